@@ -4,6 +4,7 @@
 //! consent and MinLog crates behind the SOAP and JSON endpoints of INTERFACE.md.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+mod config;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -20,7 +21,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the service (registry and repository in one process by default).
-    Serve(serve::ServeArgs),
+    Serve(config::ServeFlags),
 }
 
 fn main() -> anyhow::Result<()> {

@@ -1,0 +1,341 @@
+//! Service configuration: `dds.toml`, then `DDS_*` environment variables, then flags.
+//!
+//! Precedence, lowest to highest: built-in defaults < config file < environment < flags.
+//! clap reads a flag or its `DDS_<FLAG>` variable into an `Option`; what is still `None`
+//! falls back to the file and then to the default. Everything is validated once, at start, so
+//! a bad value stops `dds serve` with a message naming the key and the fault.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Default address of `dds serve`.
+pub const LISTEN_DEFAULT: &str = "127.0.0.1:8080";
+/// Default data directory.
+pub const DATA_DEFAULT: &str = "./data";
+/// The repositoryUniqueId of a repository that was given none: a fixed development OID under
+/// the Danish test arc, printed at start and in README.
+pub const REPOSITORY_UNIQUE_ID_DEFAULT: &str = "1.2.208.176.43210.8.10.11";
+/// Largest request body on `/xds/registry` (INTERFACE.md: 64 MiB).
+pub const REGISTRY_BODY_BYTES_MAX: u64 = 64 * 1024 * 1024;
+/// Largest request body on `/xds/repository` (INTERFACE.md: 512 MiB).
+pub const REPOSITORY_BODY_BYTES_MAX: u64 = 512 * 1024 * 1024;
+/// Largest single document accepted by the repository (INTERFACE.md: 256 MiB).
+pub const DOCUMENT_BYTES_MAX: u64 = 256 * 1024 * 1024;
+
+/// Which services this process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Registry, repository, consent, MinLog and BRS follow-up in one process.
+    All,
+    Registry,
+    Repository,
+}
+
+/// Which patients the registry accepts registrations for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum PatientPolicy {
+    /// Any well-formed CPR number in the Danish assigning authority.
+    Any,
+    /// Only patients fed through `POST /admin/v1/patients`.
+    Known,
+}
+
+/// A repository the registry knows (and may forward retrievals to).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteRepository {
+    pub unique_id: String,
+    pub url: String,
+}
+
+/// The `dds.toml` file. Every key is optional; see `dds.example.toml` for the annotated list.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub data: Option<PathBuf>,
+    pub role: Option<Role>,
+    pub registry_url: Option<String>,
+    pub repository_unique_id: Option<String>,
+    pub brs_url: Option<String>,
+    pub patient_policy: Option<PatientPolicy>,
+    pub trust_dev_sts: Option<bool>,
+    #[serde(default)]
+    pub trusted_sts_certs: Vec<PathBuf>,
+    #[serde(default)]
+    pub repositories: Vec<RemoteRepository>,
+    pub registry_body_bytes_max: Option<u64>,
+    pub repository_body_bytes_max: Option<u64>,
+    pub document_bytes_max: Option<u64>,
+}
+
+/// Flags (or their `DDS_*` environment variables) of `dds serve`; `None` means "not given".
+#[derive(Debug, Default, clap::Args)]
+pub struct ServeFlags {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "DDS_LISTEN")]
+    pub listen: Option<String>,
+    /// Data directory for the SQLite store, the documents and the development STS
+    /// [default: ./data].
+    #[arg(long, env = "DDS_DATA")]
+    pub data: Option<PathBuf>,
+    /// Configuration file (TOML); flags and environment variables override its keys.
+    #[arg(long, env = "DDS_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Which services to run [default: all].
+    #[arg(long, env = "DDS_ROLE", value_enum)]
+    pub role: Option<Role>,
+    /// Registry endpoint the repository registers with (`--role repository`).
+    #[arg(long, env = "DDS_REGISTRY_URL")]
+    pub registry_url: Option<String>,
+    /// This repository's repositoryUniqueId [default: 1.2.208.176.43210.8.10.11].
+    #[arg(long, env = "DDS_REPOSITORY_UNIQUE_ID")]
+    pub repository_unique_id: Option<String>,
+    /// Where treatment-relation follow-ups are delivered; without it they wait in the outbox.
+    #[arg(long, env = "DDS_BRS_URL")]
+    pub brs_url: Option<String>,
+    /// Which patients registrations may concern [default: any].
+    #[arg(long, env = "DDS_PATIENT_POLICY", value_enum)]
+    pub patient_policy: Option<PatientPolicy>,
+}
+
+/// The validated configuration the service runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data: PathBuf,
+    pub role: Role,
+    pub registry_url: Option<String>,
+    pub repository_unique_id: String,
+    pub brs_url: Option<String>,
+    pub patient_policy: PatientPolicy,
+    pub trust_dev_sts: bool,
+    pub trusted_sts_certs: Vec<PathBuf>,
+    pub repositories: Vec<RemoteRepository>,
+    pub registry_body_bytes_max: u64,
+    pub repository_body_bytes_max: u64,
+    pub document_bytes_max: u64,
+}
+
+/// A configuration problem, named by key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("`{key}` = {value:?} is not valid: {reason}")]
+    Invalid {
+        key: &'static str,
+        value: String,
+        reason: String,
+    },
+}
+
+impl Config {
+    /// Merges flags (already holding environment values) over the config file over defaults,
+    /// and validates the result.
+    pub fn load(flags: ServeFlags) -> Result<Config, ConfigError> {
+        let file = match &flags.config {
+            Some(path) => read_file_config(path)?,
+            None => FileConfig::default(),
+        };
+        let listen_text = flags
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| LISTEN_DEFAULT.to_owned());
+        let listen = listen_text
+            .parse::<SocketAddr>()
+            .map_err(|e| ConfigError::Invalid {
+                key: "listen",
+                value: listen_text.clone(),
+                reason: format!("expected an address like 127.0.0.1:8080 ({e})"),
+            })?;
+        let role = flags.role.or(file.role).unwrap_or(Role::All);
+        let registry_url = flags.registry_url.or(file.registry_url);
+        if role == Role::Repository && registry_url.is_none() {
+            return Err(ConfigError::Invalid {
+                key: "registry_url",
+                value: String::new(),
+                reason: "a repository-only service needs the registry's URL to register with"
+                    .to_owned(),
+            });
+        }
+        if let Some(url) = &registry_url {
+            check_http_url("registry_url", url)?;
+        }
+        let brs_url = flags.brs_url.or(file.brs_url);
+        if let Some(url) = &brs_url {
+            check_http_url("brs_url", url)?;
+        }
+        for repository in &file.repositories {
+            check_http_url("repositories.url", &repository.url)?;
+            check_oid("repositories.unique_id", &repository.unique_id)?;
+        }
+        let repository_unique_id = flags
+            .repository_unique_id
+            .or(file.repository_unique_id)
+            .unwrap_or_else(|| REPOSITORY_UNIQUE_ID_DEFAULT.to_owned());
+        check_oid("repository_unique_id", &repository_unique_id)?;
+        let config = Config {
+            listen,
+            data: flags
+                .data
+                .or(file.data)
+                .unwrap_or_else(|| PathBuf::from(DATA_DEFAULT)),
+            role,
+            registry_url,
+            repository_unique_id,
+            brs_url,
+            patient_policy: flags
+                .patient_policy
+                .or(file.patient_policy)
+                .unwrap_or(PatientPolicy::Any),
+            trust_dev_sts: file.trust_dev_sts.unwrap_or(true),
+            trusted_sts_certs: file.trusted_sts_certs,
+            repositories: file.repositories,
+            registry_body_bytes_max: positive(
+                "registry_body_bytes_max",
+                file.registry_body_bytes_max,
+                REGISTRY_BODY_BYTES_MAX,
+            )?,
+            repository_body_bytes_max: positive(
+                "repository_body_bytes_max",
+                file.repository_body_bytes_max,
+                REPOSITORY_BODY_BYTES_MAX,
+            )?,
+            document_bytes_max: positive(
+                "document_bytes_max",
+                file.document_bytes_max,
+                DOCUMENT_BYTES_MAX,
+            )?,
+        };
+        Ok(config)
+    }
+}
+
+fn read_file_config(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+fn positive(key: &'static str, value: Option<u64>, default: u64) -> Result<u64, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(0) => Err(ConfigError::Invalid {
+            key,
+            value: "0".to_owned(),
+            reason: "must be at least 1 byte".to_owned(),
+        }),
+        Some(n) => Ok(n),
+    }
+}
+
+fn check_http_url(key: &'static str, url: &str) -> Result<(), ConfigError> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid {
+            key,
+            value: url.to_owned(),
+            reason: "expected an http:// or https:// URL".to_owned(),
+        })
+    }
+}
+
+/// An ISO OID as XDS uses for repositoryUniqueId: digits separated by single dots, at most 64
+/// characters (ITI TF-3 4.2.3.2.18).
+fn check_oid(key: &'static str, oid: &str) -> Result<(), ConfigError> {
+    let well_formed = !oid.is_empty()
+        && oid.len() <= 64
+        && oid
+            .split('.')
+            .all(|arc| !arc.is_empty() && arc.bytes().all(|b| b.is_ascii_digit()));
+    if well_formed {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid {
+            key,
+            value: oid.to_owned(),
+            reason: "expected an OID such as 1.2.208.176.43210.8.10.11".to_owned(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dds.toml");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn defaults_apply_without_file_or_flags() {
+        let config = Config::load(ServeFlags::default()).unwrap();
+        assert_eq!(config.listen.to_string(), LISTEN_DEFAULT);
+        assert_eq!(config.role, Role::All);
+        assert_eq!(config.repository_unique_id, REPOSITORY_UNIQUE_ID_DEFAULT);
+        assert!(config.trust_dev_sts);
+    }
+
+    #[test]
+    fn flags_override_file() {
+        let (_dir, path) = write("listen = \"127.0.0.1:9000\"\nrole = \"registry\"\n");
+        let config = Config::load(ServeFlags {
+            listen: Some("127.0.0.1:9100".into()),
+            config: Some(path),
+            ..ServeFlags::default()
+        })
+        .unwrap();
+        assert_eq!(config.listen.port(), 9100);
+        assert_eq!(config.role, Role::Registry);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let (_dir, path) = write("lisen = \"127.0.0.1:9000\"\n");
+        let err = Config::load(ServeFlags {
+            config: Some(path),
+            ..ServeFlags::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn repository_role_requires_registry_url() {
+        let err = Config::load(ServeFlags {
+            role: Some(Role::Repository),
+            ..ServeFlags::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("registry_url"), "{err}");
+    }
+
+    #[test]
+    fn bad_oid_is_rejected() {
+        let err = Config::load(ServeFlags {
+            repository_unique_id: Some("1..2".into()),
+            ..ServeFlags::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("repository_unique_id"), "{err}");
+    }
+}
