@@ -8,7 +8,11 @@
 //!   `Folder`, `Association` types), converted both ways without loss: slots and
 //!   classifications the view does not know are carried along untouched.
 //! - [`message`]: the request and response bodies of ITI-18, ITI-41, ITI-42, ITI-43, ITI-51,
-//!   ITI-57 and ITI-62.
+//!   ITI-57 and ITI-62, with [`message::parse_message`] as the one entry point for a SOAP
+//!   body, and the typed stored-query parameter values ([`message::query_value`]).
+//!
+//! Under them: [`xml`], the bounded namespace-aware reader and the compact writer every codec
+//! uses, and [`codec`], the ebRIM object codec.
 //!
 //! Invariants:
 //! - No I/O and no async: bytes in, typed values or a typed error out.
@@ -17,6 +21,12 @@
 //!   [`vocabulary`].
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod codec;
 pub mod limits;
+pub mod message;
 pub mod rim;
 pub mod vocabulary;
+pub mod xds;
+pub mod xml;
+
+pub use xml::ParseError;

@@ -64,6 +64,8 @@ pub mod status {
     pub const APPROVED: &str = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved";
     pub const DEPRECATED: &str = "urn:oasis:names:tc:ebxml-regrep:StatusType:Deprecated";
     pub const SUBMITTED: &str = "urn:oasis:names:tc:ebxml-regrep:StatusType:Submitted";
+    /// On-Demand DocumentEntries whose content is not yet created (ITI-61).
+    pub const DEFERRED_CREATION: &str = "urn:ihe:iti:2010:StatusType:DeferredCreation";
 }
 
 /// `objectType` values.
@@ -78,15 +80,21 @@ pub mod object_type {
         "urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:Classification";
     pub const EXTERNAL_IDENTIFIER: &str =
         "urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:ExternalIdentifier";
+    pub const ADHOC_QUERY: &str =
+        "urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:AdhocQuery";
 }
 
 /// Classification nodes marking a RegistryPackage as a SubmissionSet or a Folder.
 pub mod classification_node {
-    pub const SUBMISSION_SET: &str = "urn:uuid:a54d6aa5-d40d-43f9-88c1-b4f4e51d4e1a";
+    /// Corrected: this read `…-88c1-b4f4e51d4e1a`, which no XDS actor sends.
+    pub const SUBMISSION_SET: &str = "urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd";
     pub const FOLDER: &str = "urn:uuid:d9d542f3-6cc4-48b6-8870-ea235fbc94c2";
+    /// XDSDocumentEntryStub (ITI TF-3 4.2.5.1).
+    pub const DOCUMENT_ENTRY_STUB: &str = "urn:uuid:10aa1a4b-715a-4120-bfd0-9760414112c8";
 }
 
-/// Classification schemes and identification schemes of DocumentEntry.
+/// Classification schemes and identification schemes of DocumentEntry. `LIMITED_METADATA` is a
+/// classification *node* (the Classification carries it in `classificationNode`).
 pub mod document_entry {
     pub const AUTHOR: &str = "urn:uuid:93606bcf-9494-43ec-9b4e-a7748d1a838d";
     pub const CLASS_CODE: &str = "urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a";
@@ -101,7 +109,8 @@ pub mod document_entry {
     pub const UNIQUE_ID: &str = "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab";
 }
 
-/// Classification schemes and identification schemes of SubmissionSet.
+/// Classification schemes and identification schemes of SubmissionSet (`LIMITED_METADATA` is a
+/// classification node).
 pub mod submission_set {
     pub const AUTHOR: &str = "urn:uuid:a7058bb9-b4e4-4307-ba5b-e3f0ab85e12d";
     pub const CONTENT_TYPE_CODE: &str = "urn:uuid:aa543740-bdda-424e-8c96-df4873be8500";
@@ -111,7 +120,8 @@ pub mod submission_set {
     pub const UNIQUE_ID: &str = "urn:uuid:96fdda7c-d067-4183-912e-bf5ee74998a8";
 }
 
-/// Classification schemes and identification schemes of Folder.
+/// Classification schemes and identification schemes of Folder (`LIMITED_METADATA` is a
+/// classification node).
 pub mod folder {
     pub const CODE_LIST: &str = "urn:uuid:1ba97051-7806-41a8-a48b-8fce7af683c5";
     pub const LIMITED_METADATA: &str = "urn:uuid:2c144a76-29a9-4b7c-af54-b25409fe7d03";
@@ -121,6 +131,59 @@ pub mod folder {
 
 /// Classification scheme of an association's documentation (ITI-57 status updates).
 pub const ASSOCIATION_DOCUMENTATION: &str = "urn:uuid:abd807a3-4432-4053-87b4-fd82c643d1f3";
+
+/// Slot names of the XDS objects (ITI TF-3 4.2.3).
+pub mod slot {
+    pub const CREATION_TIME: &str = "creationTime";
+    pub const HASH: &str = "hash";
+    pub const SIZE: &str = "size";
+    pub const LANGUAGE_CODE: &str = "languageCode";
+    pub const LEGAL_AUTHENTICATOR: &str = "legalAuthenticator";
+    pub const REPOSITORY_UNIQUE_ID: &str = "repositoryUniqueId";
+    pub const SERVICE_START_TIME: &str = "serviceStartTime";
+    pub const SERVICE_STOP_TIME: &str = "serviceStopTime";
+    pub const SOURCE_PATIENT_ID: &str = "sourcePatientId";
+    pub const SOURCE_PATIENT_INFO: &str = "sourcePatientInfo";
+    pub const URI: &str = "URI";
+    pub const DOCUMENT_AVAILABILITY: &str = "documentAvailability";
+    pub const REFERENCE_ID_LIST: &str = "urn:ihe:iti:xds:2013:referenceIdList";
+    pub const SUBMISSION_TIME: &str = "submissionTime";
+    pub const INTENDED_RECIPIENT: &str = "intendedRecipient";
+    pub const LAST_UPDATE_TIME: &str = "lastUpdateTime";
+    /// On a code Classification: the code system.
+    pub const CODING_SCHEME: &str = "codingScheme";
+    pub const AUTHOR_PERSON: &str = "authorPerson";
+    pub const AUTHOR_INSTITUTION: &str = "authorInstitution";
+    pub const AUTHOR_ROLE: &str = "authorRole";
+    pub const AUTHOR_SPECIALTY: &str = "authorSpecialty";
+    pub const AUTHOR_TELECOMMUNICATION: &str = "authorTelecommunication";
+    /// On a HasMember association from a SubmissionSet: `Original` or `Reference`.
+    pub const SUBMISSION_SET_STATUS: &str = "SubmissionSetStatus";
+    /// ITI-57: on RPLC/HasMember associations and UpdateAvailabilityStatus.
+    pub const PREVIOUS_VERSION: &str = "PreviousVersion";
+    pub const ORIGINAL_STATUS: &str = "OriginalStatus";
+    pub const NEW_STATUS: &str = "NewStatus";
+    pub const ASSOCIATION_PROPAGATION: &str = "AssociationPropagation";
+}
+
+/// `SubmissionSetStatus` slot values.
+pub mod submission_set_status {
+    pub const ORIGINAL: &str = "Original";
+    pub const REFERENCE: &str = "Reference";
+}
+
+/// `documentAvailability` slot values (ITI-57).
+pub mod document_availability {
+    pub const ONLINE: &str = "urn:ihe:iti:2010:DocumentAvailability:Online";
+    pub const OFFLINE: &str = "urn:ihe:iti:2010:DocumentAvailability:Offline";
+}
+
+/// `RemoveObjectsRequest/@deletionScope` values (ebRS 3.0).
+pub mod deletion_scope {
+    pub const DELETE_ALL: &str = "urn:oasis:names:tc:ebxml-regrep:DeletionScopeType:DeleteAll";
+    pub const DELETE_REPOSITORY_ITEM_ONLY: &str =
+        "urn:oasis:names:tc:ebxml-regrep:DeletionScopeType:DeleteRepositoryItemOnly";
+}
 
 /// Association types.
 pub mod association_type {
@@ -154,8 +217,9 @@ pub mod stored_query {
     pub const GET_RELATED_DOCUMENTS: &str = "urn:uuid:d90e5407-b356-4d91-a89f-873917b4b0e6";
     pub const FIND_DOCUMENTS_BY_REFERENCE_ID: &str =
         "urn:uuid:12941a89-e02e-4be5-967c-ce4bfc8fe492";
+    /// Corrected: the last group read `2f44d94eaf71`; ITI-51 says `2f44d94eaa9f`.
     pub const FIND_DOCUMENTS_FOR_MULTIPLE_PATIENTS: &str =
-        "urn:uuid:3d1bdb10-39a2-11de-89c2-2f44d94eaf71";
+        "urn:uuid:3d1bdb10-39a2-11de-89c2-2f44d94eaa9f";
     pub const FIND_FOLDERS_FOR_MULTIPLE_PATIENTS: &str =
         "urn:uuid:50d3f5ac-39a2-11de-a1ca-b366239e58df";
     /// Ours (INTERFACE.md "Full-text stored query").
@@ -184,12 +248,36 @@ pub mod error_code {
     pub const TOO_MANY_RESULTS: &str = "XDSTooManyResults";
     pub const RESULT_NOT_SINGLE_PATIENT: &str = "XDSResultNotSinglePatient";
     pub const EXTRA_METADATA_NOT_SAVED: &str = "XDSExtraMetadataNotSaved";
-    pub const UNRESOLVED_REFERENCE_EXCEPTION: &str =
-        "urn:oasis:names:tc:ebxml-regrep:ErrorType:UnresolvedReferenceException";
-    pub const REFERENCES_EXIST_EXCEPTION: &str =
-        "urn:oasis:names:tc:ebxml-regrep:ErrorType:ReferencesExistException";
-    pub const UNSUPPORTED_CAPABILITY_EXCEPTION: &str =
-        "urn:oasis:names:tc:ebxml-regrep:ErrorType:UnsupportedCapabilityException";
+    pub const REGISTRY_BUSY: &str = "XDSRegistryBusy";
+    pub const REPOSITORY_BUSY: &str = "XDSRepositoryBusy";
+    pub const REGISTRY_OUT_OF_RESOURCES: &str = "XDSRegistryOutOfResources";
+    pub const REPOSITORY_OUT_OF_RESOURCES: &str = "XDSRepositoryOutOfResources";
+    pub const REGISTRY_NOT_AVAILABLE: &str = "XDSRegistryNotAvailable";
+    pub const REGISTRY_DUPLICATE_UNIQUE_ID_IN_MESSAGE: &str =
+        "XDSRegistryDuplicateUniqueIdInMessage";
+    pub const REPOSITORY_DUPLICATE_UNIQUE_ID_IN_MESSAGE: &str =
+        "XDSRepositoryDuplicateUniqueIdInMessage";
+    pub const REGISTRY_DEPRECATED_DOCUMENT_ERROR: &str = "XDSRegistryDeprecatedDocumentError";
+    pub const REPLACE_FAILED: &str = "XDSReplaceFailed";
+    pub const MISSING_HOME_COMMUNITY_ID: &str = "XDSMissingHomeCommunityId";
+    pub const UNAVAILABLE_COMMUNITY: &str = "XDSUnavailableCommunity";
+    pub const PARTIAL_FOLDER_CONTENT_NOT_PROCESSED: &str = "XDSPartialFolderContentNotProcessed";
+    pub const PARTIAL_APPEND_CONTENT_NOT_PROCESSED: &str = "XDSPartialAppendContentNotProcessed";
+    pub const PARTIAL_REPLACE_CONTENT_NOT_PROCESSED: &str = "XDSPartialReplaceContentNotProcessed";
+    pub const PARTIAL_TRANSFORM_CONTENT_NOT_PROCESSED: &str =
+        "XDSPartialTransformContentNotProcessed";
+    pub const PARTIAL_TRANSFORM_REPLACE_CONTENT_NOT_PROCESSED: &str =
+        "XDSPartialTransformReplaceContentNotProcessed";
+    /// ITI-57.
+    pub const METADATA_UPDATE_ERROR: &str = "XDSMetadataUpdateError";
+    pub const METADATA_VERSION_ERROR: &str = "XDSMetadataVersionError";
+    pub const METADATA_UPDATE_OPERATION_ERROR: &str = "XDSMetadataUpdateOperationError";
+    /// Corrected (this and the next two): ITI-57/ITI-62 use the bare ebRS exception names,
+    /// not a `urn:oasis:names:tc:ebxml-regrep:ErrorType:` URN (Metadata Update supplement
+    /// 3.62.4.2.2; Gazelle's DDS validator checks exactly these strings).
+    pub const UNRESOLVED_REFERENCE_EXCEPTION: &str = "UnresolvedReferenceException";
+    pub const REFERENCES_EXIST_EXCEPTION: &str = "ReferencesExistException";
+    pub const UNSUPPORTED_CAPABILITY_EXCEPTION: &str = "UnsupportedCapabilityException";
     /// Ours: documents withheld from a query result by the citizen's consent (warning).
     pub const DDS_CONSENT_FILTERED: &str = "DDSConsentFiltered";
     /// Ours: a retrieval refused because the citizen's consent withholds the document.
