@@ -1,9 +1,54 @@
-//! The XDS.b document registry.
+//! The XDS.b document registry: durable metadata store, ITI-42 registration, ITI-18 / ITI-51
+//! stored queries.
 //!
-//! Will own (registry issue): the durable metadata store behind a trait (SQLite by default,
-//! PostgreSQL for scale-out), ITI-42 registration as one all-or-nothing transaction, the
-//! document lifecycle (RPLC, APND, XFRM, XFRM_RPLC, signs), ITI-57 metadata updates, ITI-62
-//! deletes, and all stored queries of ITI-18 and ITI-51.
+//! - [`store::RegistryStore`]: the backend-neutral trait the edge calls; [`sqlite`] is the
+//!   embedded implementation (PostgreSQL follows).
+//! - [`submission`]: the ITI-42 rules shared by every backend (UUID assignment, patient policy,
+//!   uniqueIds, references, RPLC / APND / XFRM / XFRM_RPLC / signs lifecycle).
+//! - [`delete`]: the ITI-62 rules (existence, no dangling associations).
+//! - [`query`]: stored-query requests and their parameter checking.
+//! - [`index`]: what is indexed about each object; [`dtm`]: time normalisation.
+//! - [`error`]: typed errors, each mapped to its XDS error code.
 //!
-//! Invariant: knows nothing of SOAP or HTTP; it takes typed messages from `xds-model` and an
-//! authenticated caller, and answers typed results.
+//! Stored queries (ITI-18 unless noted), all with `returnType` LeafClass or ObjectRef,
+//! `$MetadataLevel` 1|2 and `$homeCommunityId` accepted: FindDocuments,
+//! FindDocumentsByReferenceId, FindSubmissionSets, FindFolders, GetAll, GetDocuments,
+//! GetFolders, GetAssociations, GetDocumentsAndAssociations, GetSubmissionSets,
+//! GetSubmissionSetAndContents, GetFolderAndContents, GetFoldersForDocument,
+//! GetRelatedDocuments, and ITI-51 FindDocumentsForMultiplePatients /
+//! FindFoldersForMultiplePatients. Parameters: see [`query::param`].
+//!
+//! ```no_run
+//! # async fn run(list: xds_model::rim::RegistryObjectList) -> Result<(), Box<dyn std::error::Error>> {
+//! use registry::{RegistryStore, SqliteRegistryStore, StoreConfig, RegisterOptions};
+//! let store = SqliteRegistryStore::open("data/registry.db".as_ref(), StoreConfig::default()).await?;
+//! match store.register(&list, RegisterOptions::default()).await {
+//!     Ok(registered) => println!("stored {:?}", registered.stored),
+//!     Err(rejection) => println!("{:?}", rejection.registry_errors()),
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Invariants: knows nothing of SOAP or HTTP; takes `xds-model` values and answers typed
+//! results. A rejected registration stores nothing. Metadata rules that need no store are
+//! `xds-validate`'s, run by the caller before [`store::RegistryStore::register`].
+//!
+//! Not yet here (registry issue): ITI-57 metadata update, the full-text query.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
+mod codec;
+pub mod delete;
+pub mod dtm;
+pub mod error;
+pub mod index;
+pub mod query;
+pub mod sqlite;
+pub mod store;
+pub mod submission;
+
+pub use delete::{DeleteError, Deleted, RemoveError};
+pub use error::{QueryError, RegisterError, StoreError, SubmissionError};
+pub use query::{QueryResponse, ReturnType, StoredQueryRequest};
+pub use sqlite::SqliteRegistryStore;
+pub use store::{QUERY_RESULTS_MAX, RegistryStore, StoreConfig};
+pub use submission::{PatientPolicy, RegisterOptions, Registered};

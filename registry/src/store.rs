@@ -1,0 +1,80 @@
+//! The registry store behind a backend-neutral trait.
+//!
+//! [`RegistryStore`] is what the SOAP edge calls: ITI-42 registration, ITI-18/ITI-51 stored
+//! queries, and the known-patient feed. SQLite ([`crate::sqlite::SqliteRegistryStore`]) is the
+//! embedded default; a PostgreSQL implementation follows with the same tests.
+//!
+//! Invariants every implementation keeps:
+//! - A registration is one transaction: it stores everything or nothing, and a rejection
+//!   lists every finding ([`crate::submission`] holds the rules, shared by all backends).
+//! - Registrations are serialized, so the uniqueId and reference checks made inside the
+//!   transaction still hold when it commits (SQLite: one writer connection).
+//! - Queries are read-only and parameterised; stored-query parameters are checked by
+//!   [`crate::query::StoredQuery::parse`] before any SQL runs.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use xds_model::rim::RegistryObjectList;
+
+use crate::delete::{DeleteError, Deleted};
+use crate::error::{QueryError, RegisterError, StoreError};
+use crate::query::{QueryResponse, StoredQueryRequest};
+use crate::submission::{RegisterOptions, Registered};
+
+/// Most objects one stored query may answer; above it the query fails with
+/// `XDSTooManyResults` (never a silent truncation). 10,000 covers a lifetime of appointments
+/// for one patient many times over while bounding the memory of one response (each LeafClass
+/// object is a few KiB of XML).
+pub const QUERY_RESULTS_MAX: usize = 10_000;
+
+/// Connections of the read pool. Reads run concurrently with the single writer under WAL.
+pub const READ_CONNECTIONS_MAX: u32 = 4;
+
+/// How long a connection waits for a lock before the store reports the database busy.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How many values one SQL `IN (...)` list binds; longer lists are split. Well below
+/// SQLite's 32,766 and PostgreSQL's 65,535 bind parameters.
+pub const IN_LIST_VALUES_MAX: usize = 500;
+
+/// Tunables of a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// See [`QUERY_RESULTS_MAX`].
+    pub query_results_max: usize,
+    /// See [`READ_CONNECTIONS_MAX`].
+    pub read_connections_max: u32,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            query_results_max: QUERY_RESULTS_MAX,
+            read_connections_max: READ_CONNECTIONS_MAX,
+        }
+    }
+}
+
+/// The registry's durable metadata store.
+#[async_trait]
+pub trait RegistryStore: Send + Sync {
+    /// ITI-42: registers the contents of a SubmitObjectsRequest, all or nothing. The caller
+    /// has already run `xds-validate` over it; this enforces what needs the store (patient
+    /// policy, uniqueIds, references, lifecycle) and the structural integrity of the set.
+    async fn register(
+        &self,
+        submission: &RegistryObjectList,
+        options: RegisterOptions,
+    ) -> Result<Registered, RegisterError>;
+
+    /// ITI-18 / ITI-51: runs one stored query.
+    async fn query(&self, request: &StoredQueryRequest) -> Result<QueryResponse, QueryError>;
+
+    /// ITI-62: deletes the named objects (entryUUIDs of the `rim:ObjectRefList`), all or
+    /// nothing. The caller has checked the request's form (no AdhocQuery, no deletionScope).
+    async fn delete(&self, entry_uuids: &[String]) -> Result<Deleted, DeleteError>;
+
+    /// Known-patient feed (`POST /admin/v1/patients`). Returns false when already known.
+    async fn add_known_patient(&self, patient_id: &str) -> Result<bool, StoreError>;
+}
