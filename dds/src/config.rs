@@ -71,6 +71,16 @@ pub struct FileConfig {
     pub registry_body_bytes_max: Option<u64>,
     pub repository_body_bytes_max: Option<u64>,
     pub document_bytes_max: Option<u64>,
+    /// Most objects one stored query may return before it answers XDSTooManyResults.
+    pub query_results_max: Option<usize>,
+    /// `[identity]`: clock skew and legacy algorithms of ID card verification.
+    #[serde(default)]
+    pub identity: identity::VerifyConfig,
+    /// `[policy]`: which roles may do which operations (replaces the default table).
+    pub policy: Option<identity::Policy>,
+    /// `[validation]`: severity per rule and per transaction.
+    #[serde(default)]
+    pub validation: xds_validate::ValidationConfig,
 }
 
 /// Flags (or their `DDS_*` environment variables) of `dds serve`; `None` means "not given".
@@ -119,6 +129,10 @@ pub struct Config {
     pub registry_body_bytes_max: u64,
     pub repository_body_bytes_max: u64,
     pub document_bytes_max: u64,
+    pub query_results_max: usize,
+    pub identity: identity::VerifyConfig,
+    pub policy: identity::Policy,
+    pub validation: xds_validate::ValidationConfig,
 }
 
 /// A configuration problem, named by key.
@@ -216,6 +230,20 @@ impl Config {
                 file.document_bytes_max,
                 DOCUMENT_BYTES_MAX,
             )?,
+            query_results_max: match file.query_results_max {
+                None => registry::QUERY_RESULTS_MAX,
+                Some(0) => {
+                    return Err(ConfigError::Invalid {
+                        key: "query_results_max",
+                        value: "0".to_owned(),
+                        reason: "must allow at least one result".to_owned(),
+                    });
+                }
+                Some(n) => n,
+            },
+            identity: file.identity,
+            policy: file.policy.unwrap_or_default(),
+            validation: file.validation,
         };
         Ok(config)
     }

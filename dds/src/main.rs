@@ -1,13 +1,9 @@
-//! `dds`: the document-sharing service and its command-line tools.
-//!
-//! This binary is the only place that knows HTTP: it composes the registry, repository,
-//! consent and MinLog crates behind the SOAP and JSON endpoints of INTERFACE.md.
+//! `dds`: the command line of the document-sharing service (see the `dds` library for the
+//! service itself).
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
-mod config;
-mod serve;
-
 use clap::{Parser, Subcommand};
+use dds::{config, idcard, serve};
 
 /// The IHE XDS.b document registry and repository with the Danish consent, MinLog and
 /// treatment-relation follow-up rules.
@@ -22,11 +18,25 @@ struct Cli {
 enum Command {
     /// Run the service (registry and repository in one process by default).
     Serve(config::ServeFlags),
+    /// Development ID cards.
+    Idcard {
+        #[command(subcommand)]
+        command: IdcardCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum IdcardCommand {
+    /// Print a signed ID card (a saml:Assertion) from the data dir's development STS.
+    Issue(idcard::IssueArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Idcard {
+            command: IdcardCommand::Issue(args),
+        } => idcard::issue(args),
     }
 }

@@ -1,15 +1,28 @@
 //! `dds serve`: the HTTP server and its lifecycle (start, readiness, graceful shutdown).
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+
 use anyhow::Context;
 use axum::Router;
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
 use tokio::net::TcpListener;
+
+use crate::app::App;
 
 use crate::config::{Config, ServeFlags};
 
 /// The routes of the service; shared by `main` and the tests.
-pub fn app() -> Router {
-    Router::new().route("/healthz", get(|| async { "ok\n" }))
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/xds/registry", post(crate::edge::registry::handle))
+        .route("/admin/v1/rejected", get(crate::api::rejected))
+        // The SOAP edge counts body bytes against the configured limits itself (HTTP 413 with
+        // a SOAP fault), so axum's default 2 MB cap must not cut in first.
+        .layer(DefaultBodyLimit::disable())
+        .with_state(app)
 }
 
 pub fn run(flags: ServeFlags) -> anyhow::Result<()> {
@@ -20,23 +33,61 @@ pub fn run(flags: ServeFlags) -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    std::fs::create_dir_all(&config.data)
-        .with_context(|| format!("cannot create the data directory {}", config.data.display()))?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let listener = TcpListener::bind(config.listen)
+        announce(&config);
+        let server = Server::start(config).await?;
+        println!("listening on http://{}", server.local_addr());
+        server.serve_until(shutdown_signal()).await
+    })
+}
+
+/// A started service: stores open, listener bound. Tests start one on `127.0.0.1:0`.
+pub struct Server {
+    app: Arc<App>,
+    listener: TcpListener,
+    local_addr: SocketAddr,
+}
+
+impl Server {
+    /// Opens the stores and binds the listener; the service is ready once this returns.
+    pub async fn start(config: Config) -> anyhow::Result<Server> {
+        let listen = config.listen;
+        let app = Arc::new(App::open(config).await?);
+        let listener = TcpListener::bind(listen)
             .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
-        let local = listener
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let local_addr = listener
             .local_addr()
             .context("listener has no local address")?;
-        announce(&config);
-        println!("listening on http://{local}");
-        axum::serve(listener, app())
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .context("server failed")
-    })
+        Ok(Server {
+            app,
+            listener,
+            local_addr,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn app(&self) -> &Arc<App> {
+        &self.app
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting and finishes requests in flight.
+    pub async fn serve_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        axum::serve(
+            self.listener,
+            router(self.app).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("server failed")
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM; axum then stops accepting and finishes requests in flight.

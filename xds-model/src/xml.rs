@@ -261,6 +261,35 @@ impl<'a> XmlReader<'a> {
         }
     }
 
+    /// Declares namespace bindings inherited from ancestors the input does not contain (a SOAP
+    /// body element cut out of its envelope may use prefixes declared on `soap:Envelope`).
+    /// `None` is the default namespace. A binding the resolver refuses (such as rebinding
+    /// `xml`) is reported as a syntax error at offset 0.
+    pub fn with_inherited_namespaces(
+        mut self,
+        bindings: &[(Option<&str>, &str)],
+    ) -> Result<Self, ParseError> {
+        use quick_xml::name::{Namespace, PrefixDeclaration};
+        for (prefix, uri) in bindings {
+            let declaration = match prefix {
+                Some(p) => PrefixDeclaration::Named(p),
+                None => PrefixDeclaration::Default,
+            };
+            if let Err(e) = self
+                .reader
+                .resolver_mut()
+                .add(declaration, Namespace(uri))
+            {
+                return Err(ParseError::Syntax {
+                    offset: 0,
+                    path: "/".to_owned(),
+                    message: format!("inherited namespace binding refused: {e}"),
+                });
+            }
+        }
+        Ok(self)
+    }
+
     /// The namespace URI of the root element read by [`XmlReader::root`].
     pub fn root_namespace(&self) -> &str {
         &self.root_namespace

@@ -62,7 +62,17 @@ pub fn parse_message(input: &[u8]) -> Result<Message> {
 
 /// Parses a SOAP body element, dispatching on its qualified name.
 pub fn parse_message_with(input: &[u8], limits: XmlLimits) -> Result<Message> {
-    let mut r = XmlReader::new(input, limits);
+    parse_message_in_scope(input, &[], limits)
+}
+
+/// Parses a SOAP body element cut out of its envelope: `inherited` are the namespace bindings
+/// in scope at the element (declared on its ancestors), `None` being the default namespace.
+pub fn parse_message_in_scope(
+    input: &[u8],
+    inherited: &[(Option<&str>, &str)],
+    limits: XmlLimits,
+) -> Result<Message> {
+    let mut r = XmlReader::new(input, limits).with_inherited_namespaces(inherited)?;
     let root = r.root()?;
     let m = match (root.ns, root.local_name()) {
         (Ns::Lcm, "SubmitObjectsRequest") => {

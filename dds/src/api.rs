@@ -1,0 +1,188 @@
+//! The JSON APIs: authentication by `Authorization: SAML <base64 card>`, one error shape.
+//!
+//! Errors answer `{"error": "...", "detail": "..."}` with a 4xx status (INTERFACE.md) and
+//! change nothing. A refused card or operation is recorded once, as on the SOAP endpoints.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use identity::{Caller, Operation, Rejection};
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use crate::app::App;
+
+/// Largest `Authorization` header accepted, in bytes (a card is a few KiB; base64 adds a third).
+const AUTHORIZATION_BYTES_MAX: usize = 96 * 1024;
+
+/// One error of the JSON APIs.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    error: &'static str,
+    detail: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, error: &'static str, detail: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            error,
+            detail: detail.into(),
+        }
+    }
+
+    fn internal(cause: &dyn std::fmt::Display) -> Self {
+        let request_id = uuid::Uuid::new_v4();
+        tracing::error!(%cause, %request_id, "internal failure in the JSON API");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("the service failed (request id {request_id})"),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(serde_json::json!({"error": self.error, "detail": self.detail})),
+        )
+            .into_response()
+    }
+}
+
+/// Verifies the card of a JSON request and applies the role policy; refusals are recorded.
+pub async fn authenticate(
+    app: &App,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    route: &str,
+    operation: Operation,
+    patient_cpr: Option<&str>,
+) -> Result<Caller, ApiError> {
+    let card = match saml_card(headers) {
+        Ok(card) => card,
+        Err(rejection) => return Err(refuse(app, rejection, None, peer, route).await),
+    };
+    let caller = match app
+        .door
+        .verifier
+        .verify_card(&card, OffsetDateTime::now_utc())
+    {
+        Ok(caller) => caller,
+        Err(rejection) => return Err(refuse(app, rejection, Some(&card), peer, route).await),
+    };
+    if let Err(rejection) = app.door.policy.authorize(&caller, operation, patient_cpr) {
+        let subject = caller.cpr().map(|cpr| format!("CPR {cpr}"));
+        return Err(record(app, rejection, subject, peer, route).await);
+    }
+    Ok(caller)
+}
+
+fn saml_card(headers: &HeaderMap) -> Result<Vec<u8>, Rejection> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or(Rejection::HeaderMissing)?;
+    if value.len() > AUTHORIZATION_BYTES_MAX {
+        return Err(Rejection::Malformed(
+            "the Authorization header is too large".into(),
+        ));
+    }
+    let text = value
+        .to_str()
+        .map_err(|_| Rejection::Malformed("the Authorization header is not ASCII".into()))?;
+    let encoded = text.strip_prefix("SAML ").ok_or_else(|| {
+        Rejection::Malformed("expected `Authorization: SAML <base64 card>`".into())
+    })?;
+    base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| Rejection::Malformed("the SAML card is not valid base64".into()))
+}
+
+async fn refuse(
+    app: &App,
+    rejection: Rejection,
+    card: Option<&[u8]>,
+    peer: SocketAddr,
+    route: &str,
+) -> ApiError {
+    let subject = card.and_then(identity::claimed_subject).map(|s| match s {
+        identity::ClaimedSubject::Cpr(cpr) => format!("CPR {cpr}"),
+        identity::ClaimedSubject::Cvr(cvr) => format!("CVR {cvr}"),
+    });
+    record(app, rejection, subject, peer, route).await
+}
+
+async fn record(
+    app: &App,
+    rejection: Rejection,
+    claimed_subject: Option<String>,
+    peer: SocketAddr,
+    route: &str,
+) -> ApiError {
+    let time = match minlog::now_rfc3339() {
+        Ok(time) => time,
+        Err(error) => return ApiError::internal(&error),
+    };
+    let attempt = minlog::RejectedAttempt {
+        time,
+        remote_address: Some(peer.to_string()),
+        claimed_subject,
+        transaction: Some(route.to_owned()),
+        fault_code: rejection.fault_subcode().qname().to_owned(),
+        reason: rejection.to_string(),
+    };
+    if let Err(error) = app.door.audit.record_rejected(&attempt).await {
+        return ApiError::internal(&error);
+    }
+    let status = match rejection {
+        Rejection::NotAuthorized { .. } | Rejection::NotOwnData { .. } => StatusCode::FORBIDDEN,
+        _ => StatusCode::UNAUTHORIZED,
+    };
+    ApiError::new(status, "unauthorized", rejection.to_string())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+/// `GET /admin/v1/rejected`: rejected attempts, newest first.
+pub async fn rejected(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(page): Query<PageQuery>,
+) -> Result<Response, ApiError> {
+    authenticate(
+        &app,
+        &headers,
+        peer,
+        "GET /admin/v1/rejected",
+        Operation::Administer,
+        None,
+    )
+    .await?;
+    let listed = app
+        .door
+        .audit
+        .list_rejected(page.limit.unwrap_or(100), page.cursor.as_deref())
+        .await;
+    match listed {
+        Ok(page) => Ok(Json(page).into_response()),
+        Err(minlog::AuditError::BadCursor(cursor)) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_cursor",
+            format!("cursor {cursor:?} is not one this API handed out"),
+        )),
+        Err(error) => Err(ApiError::internal(&error)),
+    }
+}

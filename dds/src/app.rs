@@ -1,0 +1,74 @@
+//! The composed service: configuration, stores and the door, shared by every handler.
+//!
+//! Built once at start ([`App::open`]); handlers get it as `State<Arc<App>>`. Opening creates
+//! the data directory, the development STS (unless disabled) and the stores, applying their
+//! migrations, so a service that answers `/healthz` is ready to serve.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use identity::{DevSts, TrustStore, Verifier};
+use minlog::AuditStore;
+use registry::{RegistryStore, SqliteRegistryStore, StoreConfig};
+
+use crate::config::{Config, PatientPolicy};
+use crate::edge::auth::Door;
+
+/// File names inside the data directory.
+pub const REGISTRY_DB: &str = "registry.sqlite";
+pub const MINLOG_DB: &str = "minlog.sqlite";
+
+pub struct App {
+    pub config: Config,
+    pub door: Door,
+    pub registry: Arc<dyn RegistryStore>,
+    pub patient_policy: registry::PatientPolicy,
+    pub validation: xds_validate::ValidationConfig,
+}
+
+impl App {
+    pub async fn open(config: Config) -> anyhow::Result<App> {
+        std::fs::create_dir_all(&config.data).with_context(|| {
+            format!("cannot create the data directory {}", config.data.display())
+        })?;
+        let mut trust = TrustStore::from_pem_files(&config.trusted_sts_certs)
+            .context("cannot load trusted_sts_certs")?;
+        if config.trust_dev_sts {
+            let sts = DevSts::open_or_create(&config.data)
+                .context("cannot open the development STS in the data directory")?;
+            trust.add_dev_sts(&sts);
+        }
+        if trust.is_empty() {
+            anyhow::bail!(
+                "no STS is trusted: set trusted_sts_certs or leave trust_dev_sts on, or no card can ever be accepted"
+            );
+        }
+        let audit = AuditStore::open(&config.data.join(MINLOG_DB))
+            .await
+            .context("cannot open the audit store")?;
+        let registry = SqliteRegistryStore::open(
+            &config.data.join(REGISTRY_DB),
+            StoreConfig {
+                query_results_max: config.query_results_max,
+                ..StoreConfig::default()
+            },
+        )
+        .await
+        .context("cannot open the registry store")?;
+        let door = Door {
+            verifier: Verifier::new(trust, config.identity.clone()),
+            policy: config.policy.clone(),
+            audit,
+        };
+        Ok(App {
+            patient_policy: match config.patient_policy {
+                PatientPolicy::Any => registry::PatientPolicy::Any,
+                PatientPolicy::Known => registry::PatientPolicy::Known,
+            },
+            validation: config.validation.clone(),
+            registry: Arc::new(registry),
+            door,
+            config,
+        })
+    }
+}

@@ -1,0 +1,225 @@
+//! The registry endpoint over a real socket: ITI-42 then ITI-18 with signed ID cards, and the
+//! door refusing (and recording once) what has no valid card or role.
+
+use std::path::Path;
+
+use dds::config::{Config, ServeFlags};
+use dds::serve::Server;
+use identity::{CardRequest, DevSts, Role};
+use time::OffsetDateTime;
+
+struct TestServer {
+    _data: tempfile::TempDir,
+    base: String,
+    sts: DevSts,
+    http: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestServer {
+    async fn start() -> TestServer {
+        let data = tempfile::tempdir().unwrap();
+        let config = Config::load(ServeFlags {
+            listen: Some("127.0.0.1:0".into()),
+            data: Some(data.path().to_owned()),
+            ..ServeFlags::default()
+        })
+        .unwrap();
+        let server = Server::start(config).await.unwrap();
+        let base = format!("http://{}", server.local_addr());
+        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(server.serve_until(async {
+            let _ = stop.await;
+        }));
+        let sts = DevSts::open_or_create(data.path()).unwrap();
+        TestServer {
+            _data: data,
+            base,
+            sts,
+            http: reqwest::Client::new(),
+            shutdown: Some(shutdown),
+        }
+    }
+
+    fn card(&self, role: Role, cpr: Option<&str>) -> String {
+        let mut request = CardRequest::new(role);
+        match role {
+            Role::System => {
+                request.org_cvr = Some("33257872".into());
+                request.it_system = Some("EPJ Test".into());
+            }
+            _ => {
+                request.cpr = cpr.map(str::to_owned);
+                request.org_sor = Some("328081000016004".into());
+            }
+        }
+        self.sts.issue(&request).unwrap()
+    }
+
+    async fn post(&self, path: &str, envelope: String) -> (u16, String) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/soap+xml; charset=UTF-8")
+            .body(envelope)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }
+
+    async fn rejected(&self) -> serde_json::Value {
+        let card = self.card(Role::Admin, Some("0101700013"));
+        let encoded = base64_encode(card.as_bytes());
+        let response = self
+            .http
+            .get(format!("{}/admin/v1/rejected", self.base))
+            .header("authorization", format!("SAML {encoded}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        response.json().await.unwrap()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn sample(path: &str) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples");
+    std::fs::read_to_string(root.join(path)).unwrap()
+}
+
+/// Puts a wsse:Security header holding `card` first in the envelope's soap:Header.
+fn with_card(envelope: &str, card: &str) -> String {
+    let header = identity::security_header(card, OffsetDateTime::now_utc());
+    envelope.replacen("<soap:Header>", &format!("<soap:Header>{header}"), 1)
+}
+
+fn find_documents(patient_cpr: &str) -> String {
+    format!(
+        r#"<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope" xmlns:wsa="http://www.w3.org/2005/08/addressing">
+<soap:Header><wsa:Action>urn:ihe:iti:2007:RegistryStoredQuery</wsa:Action><wsa:MessageID>urn:uuid:8a6e5f4c-1111-4222-8333-944455556666</wsa:MessageID></soap:Header>
+<soap:Body><query:AdhocQueryRequest xmlns:query="urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0" xmlns:rim="urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0">
+<query:ResponseOption returnComposedObjects="true" returnType="LeafClass"/>
+<rim:AdhocQuery id="urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d">
+<rim:Slot name="$XDSDocumentEntryPatientId"><rim:ValueList><rim:Value>'{patient_cpr}^^^&amp;1.2.208.176.1.2&amp;ISO'</rim:Value></rim:ValueList></rim:Slot>
+<rim:Slot name="$XDSDocumentEntryStatus"><rim:ValueList><rim:Value>('urn:oasis:names:tc:ebxml-regrep:StatusType:Approved')</rim:Value></rim:ValueList></rim:Slot>
+</rim:AdhocQuery></query:AdhocQueryRequest></soap:Body></soap:Envelope>"#
+    )
+}
+
+const SUCCESS: &str = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success";
+
+#[tokio::test]
+async fn registered_document_is_found_by_a_doctor_and_by_its_patient() {
+    let server = TestServer::start().await;
+    let system = server.card(Role::System, None);
+    let (status, body) = server
+        .post("/xds/registry", with_card(&sample("iti-42/register-apd.xml"), &system))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(SUCCESS), "{body}");
+    assert!(body.contains("urn:ihe:iti:2007:RegisterDocumentSet-bResponse"), "{body}");
+
+    let doctor = server.card(Role::Doctor, Some("0804569723"));
+    let (status, body) = server
+        .post("/xds/registry", with_card(&find_documents("0201919990"), &doctor))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(SUCCESS), "{body}");
+    assert_eq!(body.matches("<rim:ExtrinsicObject").count(), 1, "{body}");
+    assert!(body.contains("urn:uuid:8a6e5f4c-1111-4222-8333-944455556666"), "RelatesTo: {body}");
+
+    let citizen = server.card(Role::Citizen, Some("0201919990"));
+    let (status, body) = server
+        .post("/xds/registry", with_card(&find_documents("0201919990"), &citizen))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body.matches("<rim:ExtrinsicObject").count(), 1, "{body}");
+    assert_eq!(server.rejected().await["items"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn invalid_submission_fails_with_its_code_and_stores_nothing() {
+    let server = TestServer::start().await;
+    let system = server.card(Role::System, None);
+    let (status, body) = server
+        .post(
+            "/xds/registry",
+            with_card(&sample("invalid/iti42-missing-submissionset.xml"), &system),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("ResponseStatusType:Failure"), "{body}");
+    assert!(body.contains("XDSRegistryMetadataError"), "{body}");
+
+    let doctor = server.card(Role::Doctor, Some("0804569723"));
+    let (_, body) = server
+        .post("/xds/registry", with_card(&find_documents("0201919990"), &doctor))
+        .await;
+    assert_eq!(body.matches("<rim:ExtrinsicObject").count(), 0, "{body}");
+}
+
+#[tokio::test]
+async fn refused_requests_get_a_wsse_fault_and_exactly_one_record_each() {
+    let server = TestServer::start().await;
+    // No card at all.
+    let (status, body) = server.post("/xds/registry", find_documents("0201919990")).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("wsse:InvalidSecurity"), "{body}");
+
+    // A card whose signed content was changed after signing.
+    let doctor = server.card(Role::Doctor, Some("0804569723"));
+    let tampered = doctor.replacen("0804569723", "0804569724", 1);
+    let (status, body) = server
+        .post("/xds/registry", with_card(&find_documents("0201919990"), &tampered))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("wsse:FailedAuthentication"), "{body}");
+
+    // A citizen asking for another person's documents.
+    let citizen = server.card(Role::Citizen, Some("0101700013"));
+    let (status, body) = server
+        .post("/xds/registry", with_card(&find_documents("0201919990"), &citizen))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("wsse:FailedAuthentication"), "{body}");
+
+    // A secretary may not register.
+    let secretary = server.card(Role::Secretary, Some("0804569723"));
+    let (status, _) = server
+        .post("/xds/registry", with_card(&sample("iti-42/register-apd.xml"), &secretary))
+        .await;
+    assert_eq!(status, 400);
+
+    let rejected = server.rejected().await;
+    let items = rejected["items"].as_array().unwrap();
+    assert_eq!(items.len(), 4, "{rejected}");
+    assert_eq!(items[2]["claimed_subject"], "CPR 0804569724", "{rejected}");
+    assert_eq!(
+        items[0]["transaction"], "urn:ihe:iti:2007:RegisterDocumentSet-b",
+        "{rejected}"
+    );
+}
+
+#[tokio::test]
+async fn oversized_body_is_refused_with_413() {
+    let server = TestServer::start().await;
+    let (status, body) = server
+        .post("/xds/registry", "x".repeat(65 * 1024 * 1024))
+        .await;
+    assert_eq!(status, 413, "{body}");
+}
