@@ -128,28 +128,46 @@ async fn registered_document_is_found_by_a_doctor_and_by_its_patient() {
     let server = TestServer::start().await;
     let system = server.card(Role::System, None);
     let (status, body) = server
-        .post("/xds/registry", with_card(&sample("iti-42/register-apd.xml"), &system))
+        .post(
+            "/xds/registry",
+            with_card(&sample("iti-42/register-apd.xml"), &system),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(SUCCESS), "{body}");
-    assert!(body.contains("urn:ihe:iti:2007:RegisterDocumentSet-bResponse"), "{body}");
+    assert!(
+        body.contains("urn:ihe:iti:2007:RegisterDocumentSet-bResponse"),
+        "{body}"
+    );
 
     let doctor = server.card(Role::Doctor, Some("0804569723"));
     let (status, body) = server
-        .post("/xds/registry", with_card(&find_documents("0201919990"), &doctor))
+        .post(
+            "/xds/registry",
+            with_card(&find_documents("0201919990"), &doctor),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(SUCCESS), "{body}");
     assert_eq!(body.matches("<rim:ExtrinsicObject").count(), 1, "{body}");
-    assert!(body.contains("urn:uuid:8a6e5f4c-1111-4222-8333-944455556666"), "RelatesTo: {body}");
+    assert!(
+        body.contains("urn:uuid:8a6e5f4c-1111-4222-8333-944455556666"),
+        "RelatesTo: {body}"
+    );
 
     let citizen = server.card(Role::Citizen, Some("0201919990"));
     let (status, body) = server
-        .post("/xds/registry", with_card(&find_documents("0201919990"), &citizen))
+        .post(
+            "/xds/registry",
+            with_card(&find_documents("0201919990"), &citizen),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body.matches("<rim:ExtrinsicObject").count(), 1, "{body}");
-    assert_eq!(server.rejected().await["items"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        server.rejected().await["items"].as_array().unwrap().len(),
+        0
+    );
 }
 
 #[tokio::test]
@@ -168,7 +186,10 @@ async fn invalid_submission_fails_with_its_code_and_stores_nothing() {
 
     let doctor = server.card(Role::Doctor, Some("0804569723"));
     let (_, body) = server
-        .post("/xds/registry", with_card(&find_documents("0201919990"), &doctor))
+        .post(
+            "/xds/registry",
+            with_card(&find_documents("0201919990"), &doctor),
+        )
         .await;
     assert_eq!(body.matches("<rim:ExtrinsicObject").count(), 0, "{body}");
 }
@@ -177,7 +198,9 @@ async fn invalid_submission_fails_with_its_code_and_stores_nothing() {
 async fn refused_requests_get_a_wsse_fault_and_exactly_one_record_each() {
     let server = TestServer::start().await;
     // No card at all.
-    let (status, body) = server.post("/xds/registry", find_documents("0201919990")).await;
+    let (status, body) = server
+        .post("/xds/registry", find_documents("0201919990"))
+        .await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("wsse:InvalidSecurity"), "{body}");
 
@@ -185,7 +208,10 @@ async fn refused_requests_get_a_wsse_fault_and_exactly_one_record_each() {
     let doctor = server.card(Role::Doctor, Some("0804569723"));
     let tampered = doctor.replacen("0804569723", "0804569724", 1);
     let (status, body) = server
-        .post("/xds/registry", with_card(&find_documents("0201919990"), &tampered))
+        .post(
+            "/xds/registry",
+            with_card(&find_documents("0201919990"), &tampered),
+        )
         .await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("wsse:FailedAuthentication"), "{body}");
@@ -193,7 +219,10 @@ async fn refused_requests_get_a_wsse_fault_and_exactly_one_record_each() {
     // A citizen asking for another person's documents.
     let citizen = server.card(Role::Citizen, Some("0101700013"));
     let (status, body) = server
-        .post("/xds/registry", with_card(&find_documents("0201919990"), &citizen))
+        .post(
+            "/xds/registry",
+            with_card(&find_documents("0201919990"), &citizen),
+        )
         .await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("wsse:FailedAuthentication"), "{body}");
@@ -201,7 +230,10 @@ async fn refused_requests_get_a_wsse_fault_and_exactly_one_record_each() {
     // A secretary may not register.
     let secretary = server.card(Role::Secretary, Some("0804569723"));
     let (status, _) = server
-        .post("/xds/registry", with_card(&sample("iti-42/register-apd.xml"), &secretary))
+        .post(
+            "/xds/registry",
+            with_card(&sample("iti-42/register-apd.xml"), &secretary),
+        )
         .await;
     assert_eq!(status, 400);
 
