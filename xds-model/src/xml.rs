@@ -275,11 +275,7 @@ impl<'a> XmlReader<'a> {
                 Some(p) => PrefixDeclaration::Named(p),
                 None => PrefixDeclaration::Default,
             };
-            if let Err(e) = self
-                .reader
-                .resolver_mut()
-                .add(declaration, Namespace(uri))
-            {
+            if let Err(e) = self.reader.resolver_mut().add(declaration, Namespace(uri)) {
                 return Err(ParseError::Syntax {
                     offset: 0,
                     path: "/".to_owned(),
