@@ -358,6 +358,26 @@ mod tests {
     }
 
     #[test]
+    fn annotated_example_config_loads_with_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dds.example.toml");
+        let config = Config::load(ServeFlags {
+            config: Some(path),
+            ..ServeFlags::default()
+        })
+        .unwrap();
+        let defaults = Config::load(ServeFlags::default()).unwrap();
+        assert_eq!(config.listen, defaults.listen);
+        assert_eq!(config.repository_unique_id, defaults.repository_unique_id);
+        assert_eq!(
+            config.registry_body_bytes_max,
+            defaults.registry_body_bytes_max
+        );
+        assert_eq!(config.document_bytes_max, defaults.document_bytes_max);
+        assert_eq!(config.query_results_max, defaults.query_results_max);
+        assert_eq!(config.policy, defaults.policy);
+    }
+
+    #[test]
     fn bad_oid_is_rejected() {
         let err = Config::load(ServeFlags {
             repository_unique_id: Some("1..2".into()),

@@ -11,3 +11,4 @@ pub mod config;
 pub mod edge;
 pub mod idcard;
 pub mod serve;
+pub mod validate;

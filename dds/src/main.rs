@@ -3,7 +3,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 use clap::{Parser, Subcommand};
-use dds::{config, idcard, serve};
+use dds::{config, idcard, serve, validate};
 
 /// The IHE XDS.b document registry and repository with the Danish consent, MinLog and
 /// treatment-relation follow-up rules.
@@ -18,6 +18,9 @@ struct Cli {
 enum Command {
     /// Run the service (registry and repository in one process by default).
     Serve(config::ServeFlags),
+    /// Check a SOAP message or metadata file against the XDS and Danish profile rules; exit
+    /// status 0 when nothing is at reject, 1 otherwise, 2 when the file cannot be read or parsed.
+    Validate(validate::ValidateArgs),
     /// Development ID cards.
     Idcard {
         #[command(subcommand)]
@@ -35,6 +38,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Validate(args) => std::process::exit(validate::run(args)),
         Command::Idcard {
             command: IdcardCommand::Issue(args),
         } => idcard::issue(args),
