@@ -255,3 +255,72 @@ async fn oversized_body_is_refused_with_413() {
         .await;
     assert_eq!(status, 413, "{body}");
 }
+
+#[tokio::test]
+async fn a_single_changed_byte_anywhere_in_the_card_is_refused_and_recorded() {
+    let server = TestServer::start().await;
+    let doctor = server.card(Role::Doctor, Some("0804569723"));
+    let (status, body) = server
+        .post(
+            "/xds/registry",
+            with_card(&find_documents("0201919990"), &doctor),
+        )
+        .await;
+    assert_eq!(status, 200, "the untouched card is accepted: {body}");
+
+    let bytes = doctor.as_bytes();
+    let step = (bytes.len() / 40).max(1);
+    let mut attempts = 0;
+    for position in (0..bytes.len()).step_by(step) {
+        let mut changed = bytes.to_vec();
+        // Swap to another printable ASCII byte so the text stays UTF-8.
+        changed[position] = if changed[position] == b'A' {
+            b'B'
+        } else {
+            b'A'
+        };
+        let Ok(changed) = String::from_utf8(changed) else {
+            continue;
+        };
+        let (status, body) = server
+            .post(
+                "/xds/registry",
+                with_card(&find_documents("0201919990"), &changed),
+            )
+            .await;
+        // Most changes break the signature (a wsse: fault); a few break the XML itself, which
+        // the envelope parser refuses first. Either way: refused, and recorded below.
+        assert_eq!(status, 400, "byte {position} changed yet accepted: {body}");
+        assert!(body.contains("soap:Sender"), "{body}");
+        attempts += 1;
+    }
+    let mut recorded = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let card = server.card(Role::Admin, Some("0101700013"));
+        let mut url = format!("{}/admin/v1/rejected?limit=500", server.base);
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let page: serde_json::Value = server
+            .http
+            .get(url)
+            .header(
+                "authorization",
+                format!("SAML {}", base64_encode(card.as_bytes())),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        recorded += page["items"].as_array().unwrap().len();
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert!(attempts >= 30, "only {attempts} positions tried");
+    assert_eq!(recorded, attempts, "one record per refused attempt");
+}

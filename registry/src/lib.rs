@@ -1,17 +1,20 @@
-//! The XDS.b document registry: durable metadata store, ITI-42 registration, ITI-18 / ITI-51
-//! stored queries.
+//! The XDS.b document registry: durable metadata store, ITI-42 registration, ITI-57 metadata
+//! update, ITI-62 delete, ITI-18 / ITI-51 stored queries.
 //!
 //! - [`store::RegistryStore`]: the backend-neutral trait the edge calls; [`sqlite`] is the
 //!   embedded implementation (PostgreSQL follows).
 //! - [`submission`]: the ITI-42 rules shared by every backend (UUID assignment, patient policy,
 //!   uniqueIds, references, RPLC / APND / XFRM / XFRM_RPLC / signs lifecycle).
+//! - [`update`]: the ITI-57 rules (new versions of DocumentEntries and Folders with association
+//!   propagation, availabilityStatus updates, added Folder memberships).
 //! - [`delete`]: the ITI-62 rules (existence, no dangling associations).
 //! - [`query`]: stored-query requests and their parameter checking.
 //! - [`index`]: what is indexed about each object; [`dtm`]: time normalisation.
 //! - [`error`]: typed errors, each mapped to its XDS error code.
 //!
 //! Stored queries (ITI-18 unless noted), all with `returnType` LeafClass or ObjectRef,
-//! `$MetadataLevel` 1|2 and `$homeCommunityId` accepted: FindDocuments,
+//! `$MetadataLevel` 1|2 (1 hides superseded versions, see [`query::MetadataLevel`]) and
+//! `$homeCommunityId` accepted: FindDocuments,
 //! FindDocumentsByReferenceId, FindSubmissionSets, FindFolders, GetAll, GetDocuments,
 //! GetFolders, GetAssociations, GetDocumentsAndAssociations, GetSubmissionSets,
 //! GetSubmissionSetAndContents, GetFolderAndContents, GetFoldersForDocument,
@@ -33,7 +36,9 @@
 //! results. A rejected registration stores nothing. Metadata rules that need no store are
 //! `xds-validate`'s, run by the caller before [`store::RegistryStore::register`].
 //!
-//! Not yet here (registry issue): ITI-57 metadata update, the full-text query.
+//! Not yet here (registry issue): the full-text query; of ITI-57, status updates of Folders,
+//! relationship associations and reference memberships added by an update (each refused with
+//! `UnsupportedCapabilityException`, see [`update`]).
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod codec;
@@ -45,6 +50,7 @@ pub mod query;
 pub mod sqlite;
 pub mod store;
 pub mod submission;
+pub mod update;
 
 pub use delete::{DeleteError, Deleted, RemoveError};
 pub use error::{QueryError, RegisterError, StoreError, SubmissionError};
@@ -52,3 +58,4 @@ pub use query::{QueryResponse, ReturnType, StoredQueryRequest};
 pub use sqlite::SqliteRegistryStore;
 pub use store::{QUERY_RESULTS_MAX, RegistryStore, StoreConfig};
 pub use submission::{PatientPolicy, RegisterOptions, Registered};
+pub use update::{UpdateError, UpdateFinding, Updated};

@@ -459,9 +459,11 @@ impl<'a> Params<'a> {
             .unwrap_or_else(|| vec![object_type::STABLE_DOCUMENT_ENTRY.to_owned()]))
     }
 
-    fn metadata_level(&self) -> Result<(), QueryError> {
+    fn metadata_level(&self) -> Result<MetadataLevel, QueryError> {
         match self.single(param::METADATA_LEVEL)?.as_deref() {
-            None | Some("1") | Some("2") => Ok(()),
+            None => Ok(MetadataLevel::Unspecified),
+            Some("1") => Ok(MetadataLevel::One),
+            Some("2") => Ok(MetadataLevel::Two),
             Some(other) => Err(QueryError::InvalidParamValue {
                 param: param::METADATA_LEVEL.to_owned(),
                 value: other.to_owned(),
@@ -561,6 +563,29 @@ impl<'a> Params<'a> {
             statuses: self.required_list(param::FOLDER_STATUS)?,
         })
     }
+}
+
+/// `$MetadataLevel` (ITI TF-2a 3.18.4.1.2.3.5.1, from the Metadata Update supplement).
+///
+/// Level 1 is for consumers that do not know versions: the answer leaves out DocumentEntries
+/// and Folders that are not the latest version of their logicalId, Deprecated Folders and
+/// Associations, and Offline DocumentEntries. Level 2, and a query that does not name a level,
+/// answer every version that matches the status filter (the NIST test 15800 expects GetDocuments
+/// by uniqueId without `$MetadataLevel` to return both versions of an updated DocumentEntry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MetadataLevel {
+    #[default]
+    Unspecified,
+    One,
+    Two,
+}
+
+/// The `$MetadataLevel` of a request (checked as [`StoredQuery::parse`] checks it).
+pub fn metadata_level(request: &StoredQueryRequest) -> Result<MetadataLevel, QueryError> {
+    let name = query_name(&request.query_id).ok_or_else(|| QueryError::UnknownStoredQuery {
+        query_id: request.query_id.clone(),
+    })?;
+    Params::new(name, request)?.metadata_level()
 }
 
 #[derive(Clone, Copy)]

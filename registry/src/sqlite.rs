@@ -1,15 +1,17 @@
 //! The embedded registry store on SQLite (sqlx).
 //!
 //! Mechanism: two pools on one database file in WAL mode with `synchronous=FULL` and foreign
-//! keys on. The *writer* pool has exactly one connection, so registrations queue for it and
-//! run one at a time: the checks a registration makes inside its transaction (uniqueIds,
-//! references, statuses) cannot be invalidated by a concurrent one before it commits. The
+//! keys on. The *writer* pool has exactly one connection, so registrations, updates and deletes
+//! queue for it and run one at a time: the checks one makes inside its transaction (uniqueIds,
+//! references, statuses, latest versions) cannot be invalidated by a concurrent one before it
+//! commits. The
 //! *reader* pool serves queries concurrently; under WAL they see the last committed state and
 //! never block the writer. The schema lives in `registry/migrations/` (embedded, append-only).
 //!
 //! Invariants: every value reaches SQL as a bound parameter (IN lists get one placeholder per
 //! value); every row's columns are derived from its XML by [`ObjectIndex::of`] and written in
-//! the same statement as the XML; a rejected registration rolls back and writes nothing.
+//! the same statement as the XML; a rejected registration, update or delete rolls back and
+//! writes nothing.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
@@ -28,13 +30,17 @@ use crate::dtm;
 use crate::error::{QueryError, RegisterError, StoreError};
 use crate::index::{ObjectIndex, ObjectKind, slot};
 use crate::query::{
-    CodeCondition, ContentFilter, DocumentFilter, FolderFilter, QueryResponse, ReturnType,
-    Selector, StoredQuery, StoredQueryRequest, SubmissionSetFilter, TimeRange,
+    self, CodeCondition, ContentFilter, DocumentFilter, FolderFilter, MetadataLevel, QueryResponse,
+    ReturnType, Selector, StoredQuery, StoredQueryRequest, SubmissionSetFilter, TimeRange,
 };
 use crate::store::{BUSY_TIMEOUT, IN_LIST_VALUES_MAX, RegistryStore, StoreConfig};
 use crate::submission::{
     self, Effects, PlannedObject, RegisterOptions, Registered, StoreFacts, StoredSummary,
     StoredUniqueId,
+};
+use crate::update::{
+    self, StoredAssociation, StoredVersion, UpdateEffects, UpdateError, UpdateFacts, UpdatePlan,
+    Updated,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -366,6 +372,168 @@ async fn apply(
 }
 
 // ---------------------------------------------------------------------------------------------
+// ITI-57 updates.
+
+/// Columns of a [`StoredVersion`]; `is_latest` compares with the highest version of the
+/// logicalId (served by the `(logical_id, version)` index).
+const SELECT_VERSION: &str = "SELECT o.entry_uuid, o.kind, o.status, o.patient_id, o.unique_id, \
+     o.object_type, o.version, o.logical_id, o.association_type, o.source_object, o.target_object, \
+     (o.version = (SELECT MAX(v.version) FROM registry_object v WHERE v.logical_id = o.logical_id)) \
+     AS is_latest FROM registry_object o WHERE ";
+
+fn stored_version(row: &sqlx::sqlite::SqliteRow) -> Result<(String, StoredVersion), StoreError> {
+    let entry_uuid: String = row.try_get("entry_uuid")?;
+    let kind = parse_kind(&entry_uuid, row.try_get("kind")?)?;
+    let version: i64 = row.try_get("version")?;
+    let version = u64::try_from(version).map_err(|_| StoreError::Corrupt {
+        object: entry_uuid.clone(),
+        detail: format!("negative version {version}"),
+    })?;
+    let association_type: Option<String> = row.try_get("association_type")?;
+    let source: Option<String> = row.try_get("source_object")?;
+    let target: Option<String> = row.try_get("target_object")?;
+    let association = match (association_type, source, target) {
+        (Some(t), Some(s), Some(d)) => Some((t, s, d)),
+        _ => None,
+    };
+    let is_latest: bool = row.try_get("is_latest")?;
+    Ok((
+        row.try_get("logical_id")?,
+        StoredVersion {
+            entry_uuid,
+            kind,
+            status: row.try_get("status")?,
+            patient_id: row.try_get("patient_id")?,
+            unique_id: row.try_get("unique_id")?,
+            object_type: row.try_get("object_type")?,
+            version,
+            is_latest,
+            association,
+        },
+    ))
+}
+
+async fn gather_update_facts(
+    tx: &mut Tx<'_>,
+    plan: &UpdatePlan,
+) -> Result<UpdateFacts, StoreError> {
+    let mut facts = UpdateFacts::default();
+    let lids = plan.lids();
+    for chunk in lids.chunks(IN_LIST_VALUES_MAX) {
+        let mut qb = QueryBuilder::new(SELECT_VERSION);
+        qb.push("o.kind <> 'Association' AND ");
+        push_in(&mut qb, "o.logical_id", chunk);
+        qb.push(" ORDER BY o.version DESC");
+        for row in qb.build().fetch_all(&mut **tx).await? {
+            let (lid, version) = stored_version(&row)?;
+            facts.latest.entry(lid).or_insert(version);
+        }
+    }
+    let ids = plan.referenced_ids();
+    for chunk in ids.chunks(IN_LIST_VALUES_MAX) {
+        let mut qb = QueryBuilder::new(SELECT_VERSION);
+        push_in(&mut qb, "o.entry_uuid", chunk);
+        for row in qb.build().fetch_all(&mut **tx).await? {
+            let (_, version) = stored_version(&row)?;
+            facts.existing.insert(version.entry_uuid.clone(), version);
+        }
+    }
+    // The sources of named associations, so a Folder membership's Folder is known.
+    let sources: Vec<String> = facts
+        .existing
+        .values()
+        .filter_map(|v| v.association.as_ref().map(|(_, source, _)| source.clone()))
+        .filter(|source| !facts.existing.contains_key(source))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for chunk in sources.chunks(IN_LIST_VALUES_MAX) {
+        let mut qb = QueryBuilder::new(SELECT_VERSION);
+        push_in(&mut qb, "o.entry_uuid", chunk);
+        for row in qb.build().fetch_all(&mut **tx).await? {
+            let (_, version) = stored_version(&row)?;
+            facts.existing.insert(version.entry_uuid.clone(), version);
+        }
+    }
+    let previous: Vec<String> = facts
+        .latest
+        .values()
+        .map(|v| v.entry_uuid.clone())
+        .collect();
+    for chunk in previous.chunks(IN_LIST_VALUES_MAX) {
+        let mut qb = QueryBuilder::new(
+            "SELECT a.entry_uuid, a.association_type, a.source_object, a.target_object, \
+             s.kind AS source_kind, s.status AS source_status FROM registry_object a \
+             LEFT JOIN registry_object s ON s.entry_uuid = a.source_object \
+             WHERE a.kind = 'Association' AND a.status = ",
+        );
+        qb.push_bind(status::APPROVED);
+        qb.push(" AND (");
+        push_in(&mut qb, "a.source_object", chunk);
+        qb.push(" OR ");
+        push_in(&mut qb, "a.target_object", chunk);
+        qb.push(") ORDER BY a.seq");
+        for row in qb.build().fetch_all(&mut **tx).await? {
+            let source_kind: Option<String> = row.try_get("source_kind")?;
+            facts.touching.push(StoredAssociation {
+                entry_uuid: row.try_get("entry_uuid")?,
+                association_type: row.try_get("association_type")?,
+                source_object: row.try_get("source_object")?,
+                target_object: row.try_get("target_object")?,
+                source_kind: source_kind.as_deref().and_then(ObjectKind::parse),
+                source_status: row.try_get("source_status")?,
+            });
+        }
+    }
+    let patients = plan.patient_ids();
+    for chunk in patients.chunks(IN_LIST_VALUES_MAX) {
+        let mut qb = QueryBuilder::new("SELECT patient_id FROM known_patient WHERE ");
+        push_in(&mut qb, "patient_id", chunk);
+        for row in qb.build().fetch_all(&mut **tx).await? {
+            facts.known_patients.insert(row.try_get("patient_id")?);
+        }
+    }
+    Ok(facts)
+}
+
+async fn apply_update(
+    tx: &mut Tx<'_>,
+    plan: &UpdatePlan,
+    effects: &UpdateEffects,
+) -> Result<Updated, StoreError> {
+    let mut updated = Updated {
+        assigned_uuids: plan.assigned_uuids.clone(),
+        ..Updated::default()
+    };
+    // Deprecate first: a previous version and its new one never both look latest+Approved.
+    for entry_uuid in &effects.deprecate {
+        rewrite_object(tx, entry_uuid, |ro| {
+            ro.status = Some(status::DEPRECATED.to_owned())
+        })
+        .await?;
+        updated.deprecated.push(entry_uuid.clone());
+    }
+    for planned in plan.objects.iter().chain(&effects.new_associations) {
+        insert_object(tx, planned).await?;
+        updated.stored.push(planned.index.entry_uuid.clone());
+    }
+    for (entry_uuid, new_status) in &effects.status_changes {
+        rewrite_object(tx, entry_uuid, |ro| ro.status = Some(new_status.clone())).await?;
+        updated
+            .status_changed
+            .push((entry_uuid.clone(), new_status.clone()));
+    }
+    for folder in &effects.touched_folders {
+        rewrite_object(tx, folder, |ro| {
+            submission::set_slot(ro, slot::LAST_UPDATE_TIME, &plan.now)
+        })
+        .await?;
+        updated.touched_folders.push(folder.clone());
+    }
+    Ok(updated)
+}
+
+// ---------------------------------------------------------------------------------------------
 // Queries.
 
 /// One stored row as queries read it.
@@ -375,32 +543,71 @@ struct StoredRow {
     kind: ObjectKind,
     xml: String,
     patient_id: Option<String>,
+    status: String,
+    /// No object of the same logicalId has a higher version.
+    is_latest: bool,
     /// Association ends (from their columns, so queries need not parse the XML).
     source_object: Option<String>,
     target_object: Option<String>,
 }
 
-const SELECT_ROW: &str = "SELECT o.entry_uuid, o.kind, o.xml, o.patient_id, o.source_object, o.target_object \
-                          FROM registry_object o WHERE ";
+const SELECT_ROW: &str = "SELECT o.entry_uuid, o.kind, o.xml, o.patient_id, o.status, \
+     o.source_object, o.target_object, \
+     (o.version = (SELECT MAX(v.version) FROM registry_object v WHERE v.logical_id = o.logical_id)) \
+     AS is_latest FROM registry_object o WHERE ";
 
 /// The answer being built: objects in the order added, each once, at most `max` of them.
+/// At `$MetadataLevel` 1 the objects a version-unaware consumer must not see are never added,
+/// so whatever a query derives from the result (memberships, associations) leaves them out too.
 struct ResultSet {
     max: usize,
+    level: MetadataLevel,
     rows: Vec<StoredRow>,
     seen: HashSet<String>,
 }
 
 impl ResultSet {
-    fn new(max: usize) -> Self {
+    fn new(max: usize, level: MetadataLevel) -> Self {
         ResultSet {
             max,
+            level,
             rows: Vec::new(),
             seen: HashSet::new(),
         }
     }
 
+    /// Whether a level-1 answer leaves this row out (ITI TF-2a 3.18.4.1.2.3.5.1).
+    fn hidden(&self, row: &StoredRow) -> Result<bool, QueryError> {
+        if self.level != MetadataLevel::One {
+            return Ok(false);
+        }
+        Ok(match row.kind {
+            ObjectKind::DocumentEntry => {
+                !row.is_latest || update::is_offline(&codec::from_xml(&row.entry_uuid, &row.xml)?)
+            }
+            ObjectKind::Folder => !row.is_latest || row.status == status::DEPRECATED,
+            ObjectKind::Association => row.status == status::DEPRECATED,
+            ObjectKind::SubmissionSet => false,
+        })
+    }
+
+    /// The rows a level-1 answer may show; a query follows only visible associations, so a
+    /// Deprecated membership does not bring its member in.
+    fn visible(&self, rows: Vec<StoredRow>) -> Result<Vec<StoredRow>, QueryError> {
+        let mut kept = Vec::with_capacity(rows.len());
+        for row in rows {
+            if !self.hidden(&row)? {
+                kept.push(row);
+            }
+        }
+        Ok(kept)
+    }
+
     fn add(&mut self, rows: impl IntoIterator<Item = StoredRow>) -> Result<(), QueryError> {
         for row in rows {
+            if self.hidden(&row)? {
+                continue;
+            }
             if self.seen.insert(row.entry_uuid.clone()) {
                 if self.rows.len() == self.max {
                     return Err(QueryError::TooManyResults { max: self.max });
@@ -541,6 +748,13 @@ impl SqliteRegistryStore {
             .fetch_all(&self.reader)
             .await
             .map_err(StoreError::from)?;
+        // More rows than the maximum is too many even before `$MetadataLevel` 1 hides old
+        // versions: conservative, but never a silent truncation of what is visible.
+        if rows.len() > self.config.query_results_max {
+            return Err(QueryError::TooManyResults {
+                max: self.config.query_results_max,
+            });
+        }
         rows.into_iter()
             .map(|row| {
                 let entry_uuid: String = row.try_get("entry_uuid").map_err(StoreError::from)?;
@@ -549,6 +763,8 @@ impl SqliteRegistryStore {
                     kind,
                     xml: row.try_get("xml").map_err(StoreError::from)?,
                     patient_id: row.try_get("patient_id").map_err(StoreError::from)?,
+                    status: row.try_get("status").map_err(StoreError::from)?,
+                    is_latest: row.try_get("is_latest").map_err(StoreError::from)?,
                     source_object: row.try_get("source_object").map_err(StoreError::from)?,
                     target_object: row.try_get("target_object").map_err(StoreError::from)?,
                     entry_uuid,
@@ -769,9 +985,10 @@ impl SqliteRegistryStore {
             }
             StoredQuery::GetSubmissionSets(uuids) => {
                 let has_member = [association_type::HAS_MEMBER.to_owned()];
-                let memberships = self
-                    .associations(AssociationEnd::Target, uuids, Some(&has_member))
-                    .await?;
+                let memberships = result.visible(
+                    self.associations(AssociationEnd::Target, uuids, Some(&has_member))
+                        .await?,
+                )?;
                 let sources: Vec<String> = memberships.iter().filter_map(source_of).collect();
                 let sets: Vec<StoredRow> = self
                     .by_ids(&sources)
@@ -799,19 +1016,22 @@ impl SqliteRegistryStore {
                 self.add_members(result, &set_ids, filter, true).await
             }
             StoredQuery::GetFolderAndContents { folder, filter } => {
-                let folders = self.select(ObjectKind::Folder, folder).await?;
+                let folders = result.visible(self.select(ObjectKind::Folder, folder).await?)?;
                 let folder_ids: Vec<String> =
                     folders.iter().map(|f| f.entry_uuid.clone()).collect();
                 result.add(folders)?;
                 self.add_members(result, &folder_ids, filter, false).await
             }
             StoredQuery::GetFoldersForDocument(selector) => {
-                let documents = self.select(ObjectKind::DocumentEntry, selector).await?;
+                let documents =
+                    result.visible(self.select(ObjectKind::DocumentEntry, selector).await?)?;
                 let ids: Vec<String> = documents.iter().map(|d| d.entry_uuid.clone()).collect();
                 let has_member = [association_type::HAS_MEMBER.to_owned()];
-                let sources: Vec<String> = self
-                    .associations(AssociationEnd::Target, &ids, Some(&has_member))
-                    .await?
+                let sources: Vec<String> = result
+                    .visible(
+                        self.associations(AssociationEnd::Target, &ids, Some(&has_member))
+                            .await?,
+                    )?
                     .iter()
                     .filter_map(source_of)
                     .collect();
@@ -827,11 +1047,13 @@ impl SqliteRegistryStore {
                 association_types,
                 filter,
             } => {
-                let documents = self.select(ObjectKind::DocumentEntry, document).await?;
+                let documents =
+                    result.visible(self.select(ObjectKind::DocumentEntry, document).await?)?;
                 let ids: Vec<String> = documents.iter().map(|d| d.entry_uuid.clone()).collect();
-                let associations = self
-                    .associations(AssociationEnd::Either, &ids, Some(association_types))
-                    .await?;
+                let associations = result.visible(
+                    self.associations(AssociationEnd::Either, &ids, Some(association_types))
+                        .await?,
+                )?;
                 let own: HashSet<&String> = ids.iter().collect();
                 let others: Vec<String> = associations
                     .iter()
@@ -869,9 +1091,10 @@ impl SqliteRegistryStore {
         submission_set: bool,
     ) -> Result<(), QueryError> {
         let has_member = [association_type::HAS_MEMBER.to_owned()];
-        let memberships = self
-            .associations(AssociationEnd::Source, containers, Some(&has_member))
-            .await?;
+        let memberships = result.visible(
+            self.associations(AssociationEnd::Source, containers, Some(&has_member))
+                .await?,
+        )?;
         let targets: Vec<String> = memberships.iter().filter_map(target_of).collect();
         result.add(self.filtered_documents(&targets, filter).await?)?;
         if submission_set {
@@ -944,9 +1167,31 @@ impl RegistryStore for SqliteRegistryStore {
         Ok(registered)
     }
 
+    async fn update(
+        &self,
+        submission: &RegistryObjectList,
+        options: RegisterOptions,
+    ) -> Result<Updated, UpdateError> {
+        let now = dtm::now();
+        let mut plan = update::plan(submission, &now);
+        let mut tx = self.writer.begin().await.map_err(StoreError::from)?;
+        let facts = gather_update_facts(&mut tx, &plan).await?;
+        let (store_findings, effects) = update::check_against_store(&mut plan, &facts, &options);
+        let mut findings = plan.findings.clone();
+        findings.extend(store_findings);
+        if !findings.is_empty() {
+            tx.rollback().await.map_err(StoreError::from)?;
+            return Err(UpdateError::Rejected(findings));
+        }
+        let updated = apply_update(&mut tx, &plan, &effects).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(updated)
+    }
+
     async fn query(&self, request: &StoredQueryRequest) -> Result<QueryResponse, QueryError> {
         let query = StoredQuery::parse(request)?;
-        let mut result = ResultSet::new(self.config.query_results_max);
+        let level = query::metadata_level(request)?;
+        let mut result = ResultSet::new(self.config.query_results_max, level);
         self.run(&query, &mut result).await?;
         if !query.is_multi_patient() {
             result.check_single_patient()?;

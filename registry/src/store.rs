@@ -5,8 +5,11 @@
 //! embedded default; a PostgreSQL implementation follows with the same tests.
 //!
 //! Invariants every implementation keeps:
-//! - A registration is one transaction: it stores everything or nothing, and a rejection
-//!   lists every finding ([`crate::submission`] holds the rules, shared by all backends).
+//! - A registration, an update and a delete are each one transaction: they write everything
+//!   or nothing, and a rejection lists every finding ([`crate::submission`],
+//!   [`crate::update`] and [`crate::delete`] hold the rules, shared by all backends).
+//! - Version numbers of updated objects are decided inside the write transaction, from the
+//!   stored latest version, so two updates naming the same PreviousVersion cannot both win.
 //! - Registrations are serialized, so the uniqueId and reference checks made inside the
 //!   transaction still hold when it commits (SQLite: one writer connection).
 //! - Queries are read-only and parameterised; stored-query parameters are checked by
@@ -21,6 +24,7 @@ use crate::delete::{DeleteError, Deleted};
 use crate::error::{QueryError, RegisterError, StoreError};
 use crate::query::{QueryResponse, StoredQueryRequest};
 use crate::submission::{RegisterOptions, Registered};
+use crate::update::{UpdateError, Updated};
 
 /// Most objects one stored query may answer; above it the query fails with
 /// `XDSTooManyResults` (never a silent truncation). 10,000 covers a lifetime of appointments
@@ -67,6 +71,15 @@ pub trait RegistryStore: Send + Sync {
         submission: &RegistryObjectList,
         options: RegisterOptions,
     ) -> Result<Registered, RegisterError>;
+
+    /// ITI-57: applies the operations of an Update Document Set request (new versions of
+    /// DocumentEntries and Folders, availabilityStatus updates, added Folder memberships), all
+    /// or nothing. The caller has run `xds-validate` over it; see [`crate::update`].
+    async fn update(
+        &self,
+        submission: &RegistryObjectList,
+        options: RegisterOptions,
+    ) -> Result<Updated, UpdateError>;
 
     /// ITI-18 / ITI-51: runs one stored query.
     async fn query(&self, request: &StoredQueryRequest) -> Result<QueryResponse, QueryError>;

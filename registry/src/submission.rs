@@ -118,7 +118,7 @@ pub struct Effects {
 
 const UUID_PREFIX: &str = "urn:uuid:";
 
-fn is_uuid_ref(id: &str) -> bool {
+pub(crate) fn is_uuid_ref(id: &str) -> bool {
     id.starts_with(UUID_PREFIX)
 }
 
@@ -137,7 +137,7 @@ pub fn is_wellformed_cpr_patient_id(patient_id: &str) -> bool {
         && authority == format!("&{}&ISO", dk::CPR_OID)
 }
 
-fn registry_object_mut(object: &mut Identifiable) -> Option<&mut RegistryObject> {
+pub(crate) fn registry_object_mut(object: &mut Identifiable) -> Option<&mut RegistryObject> {
     match object {
         Identifiable::ExtrinsicObject(o) => Some(&mut o.object),
         Identifiable::RegistryPackage(o) => Some(&mut o.object),
@@ -173,8 +173,20 @@ fn is_replacement(kind: &str) -> bool {
     kind == association_type::REPLACE || kind == association_type::TRANSFORM_AND_REPLACE
 }
 
-/// Step 1: classify, assign UUIDs, rewrite references, and record store-free findings.
-pub fn plan(submission: &RegistryObjectList, now: &str) -> Plan {
+/// A submission after the rewriting every transaction that stores objects shares (ITI-42 and
+/// ITI-57): classifications and identifiers moved into their object, every symbolic id given
+/// a fresh `urn:uuid:` and every reference rewritten to it. `lid`, `status` and `versionInfo`
+/// are left as submitted: their meaning differs between the transactions.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Rewritten {
+    /// (id as submitted, rewritten object), in submission order; only stored kinds.
+    pub objects: Vec<(String, Identifiable)>,
+    pub assigned_uuids: BTreeMap<String, String>,
+    pub findings: Vec<SubmissionError>,
+}
+
+/// Classifies, assigns UUIDs and rewrites references; records the structural findings.
+pub(crate) fn rewrite(submission: &RegistryObjectList) -> Rewritten {
     let mut findings = Vec::new();
 
     // Top-level classifications and external identifiers belong inside their object.
@@ -287,6 +299,28 @@ pub fn plan(submission: &RegistryObjectList, now: &str) -> Plan {
                 e.object.id = new_entry_uuid();
             }
         }
+        objects.push((submitted_id, object));
+    }
+    Rewritten {
+        objects,
+        assigned_uuids,
+        findings,
+    }
+}
+
+/// Step 1: classify, assign UUIDs, rewrite references, and record store-free findings.
+pub fn plan(submission: &RegistryObjectList, now: &str) -> Plan {
+    let Rewritten {
+        objects: rewritten,
+        assigned_uuids,
+        mut findings,
+    } = rewrite(submission);
+    let mut objects = Vec::new();
+    for (submitted_id, mut object) in rewritten {
+        let Some(ro) = registry_object_mut(&mut object) else {
+            continue;
+        };
+        let entry_uuid = ro.id.clone();
         match ro.lid.as_deref() {
             Some(lid) if lid != submitted_id && lid != entry_uuid => {
                 findings.push(SubmissionError::LidNotEntryUuid {

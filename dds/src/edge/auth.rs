@@ -84,6 +84,35 @@ impl Door {
         }
     }
 
+    /// Records a request refused before its card could be checked (unreadable body or
+    /// envelope, no action, an action this endpoint does not serve) and returns `response`, the
+    /// fault already built for it. Such a request is a rejected attempt too: it got nothing.
+    pub async fn record_unauthenticated(
+        &self,
+        peer: SocketAddr,
+        transaction: Option<&str>,
+        fault_code: &str,
+        reason: &str,
+        response: Response,
+    ) -> Response {
+        let time = match minlog::now_rfc3339() {
+            Ok(time) => time,
+            Err(error) => return internal_fault(&error, None),
+        };
+        let record = RejectedAttempt {
+            time,
+            remote_address: Some(peer.to_string()),
+            claimed_subject: None,
+            transaction: transaction.map(str::to_owned),
+            fault_code: fault_code.to_owned(),
+            reason: reason.to_owned(),
+        };
+        match self.audit.record_rejected(&record).await {
+            Ok(()) => response,
+            Err(error) => internal_fault(&error, None),
+        }
+    }
+
     async fn refuse(&self, rejection: Rejection, attempt: Attempt<'_>) -> Response {
         let subject = attempt
             .card

@@ -84,32 +84,53 @@ pub async fn handle(
     .await
     {
         Ok(message) => message,
-        Err(error) => return transport_fault(&error),
+        Err(error) => {
+            let reason = error.to_string();
+            return app
+                .door
+                .record_unauthenticated(peer, None, "soap:Sender", &reason, transport_fault(&error))
+                .await;
+        }
     };
     let envelope = match soap::parse_envelope(&message.envelope, &EnvelopeOptions::default()) {
         Ok(envelope) => envelope,
-        Err(error) => return fault_response(error.fault_code(), None, &error.to_string(), None),
+        Err(error) => {
+            let reason = error.to_string();
+            let code = error.fault_code();
+            let response = fault_response(code, None, &reason, None);
+            let label = format!("soap:{}", code.local_name());
+            return app
+                .door
+                .record_unauthenticated(peer, None, &label, &reason, response)
+                .await;
+        }
     };
     let relates_to = envelope.addressing.message_id.clone();
     let relates_to = relates_to.as_deref();
     let Some(request_action) = envelope.action(message.content_type_action.as_deref()) else {
-        return fault_response(
-            FaultCode::Sender,
-            None,
-            "The request names no action: send a wsa:Action header (or the action parameter of the Content-Type).",
-            relates_to,
-        );
+        let reason = "The request names no action: send a wsa:Action header (or the action parameter of the Content-Type).";
+        let response = fault_response(FaultCode::Sender, None, reason, relates_to);
+        return app
+            .door
+            .record_unauthenticated(peer, None, "soap:Sender", reason, response)
+            .await;
     };
     let request_action = request_action.to_owned();
     let Some(transaction) = RegistryTransaction::from_action(&request_action) else {
-        return fault_response(
-            FaultCode::Sender,
-            None,
-            &format!(
-                "The registry endpoint does not serve action {request_action:?}; it serves ITI-18, ITI-42, ITI-51, ITI-57 and ITI-62."
-            ),
-            relates_to,
+        let reason = format!(
+            "The registry endpoint does not serve action {request_action:?}; it serves ITI-18, ITI-42, ITI-51, ITI-57 and ITI-62."
         );
+        let response = fault_response(FaultCode::Sender, None, &reason, relates_to);
+        return app
+            .door
+            .record_unauthenticated(
+                peer,
+                Some(&request_action),
+                "soap:Sender",
+                &reason,
+                response,
+            )
+            .await;
     };
     let attempt = || Attempt {
         peer,
@@ -198,16 +219,10 @@ pub async fn handle(
             {
                 return response;
             }
-            // ITI-57 is not implemented yet (registry issue): say so in the standard way
-            // rather than pretending to have applied the update.
-            respond(
-                failure(vec![registry_error(
-                    error_code::UNSUPPORTED_CAPABILITY_EXCEPTION,
-                    "ITI-57 Update Document Set is not supported by this registry yet; nothing was changed.",
-                    None,
-                )])
-                .to_xml(),
-            )
+            match update(&app, &request).await {
+                Ok(response) => respond(response.to_xml()),
+                Err(error) => internal_fault(&error, relates_to),
+            }
         }
         (RegistryTransaction::Delete, Message::RemoveObjectsRequest(request)) => {
             if let Err(response) = app
@@ -297,6 +312,41 @@ async fn register(
             ..RegistryResponse::default()
         }),
         Err(registry::RegisterError::Store(error)) => Err(error),
+        Err(rejected) => {
+            errors.extend(rejected.registry_errors());
+            Ok(failure(errors))
+        }
+    }
+}
+
+/// ITI-57: validate, apply the update all-or-nothing, answer.
+async fn update(
+    app: &App,
+    request: &SubmitObjectsRequest,
+) -> Result<RegistryResponse, registry::StoreError> {
+    let report = xds_validate::validate_submission(
+        &request.registry_object_list,
+        Transaction::Iti57,
+        &app.validation,
+    );
+    let mut errors = findings_as_errors(&report);
+    if report.rejects() {
+        return Ok(failure(errors));
+    }
+    let options = RegisterOptions {
+        patient_policy: app.patient_policy,
+    };
+    match app
+        .registry
+        .update(&request.registry_object_list, options)
+        .await
+    {
+        Ok(_) => Ok(RegistryResponse {
+            status: response_status::SUCCESS.to_owned(),
+            errors: error_list(errors),
+            ..RegistryResponse::default()
+        }),
+        Err(registry::UpdateError::Store(error)) => Err(error),
         Err(rejected) => {
             errors.extend(rejected.registry_errors());
             Ok(failure(errors))

@@ -451,7 +451,7 @@ pub async fn check_rejected(
 
 /// Every stored object (as GetAll for both test patients sees it, ObjectRef), for before/after
 /// comparisons.
-async fn all_rows(store: &SqliteRegistryStore) -> BTreeMap<String, Vec<String>> {
+pub async fn all_rows(store: &SqliteRegistryStore) -> BTreeMap<String, Vec<String>> {
     let mut all = BTreeMap::new();
     for patient in [PATIENT, OTHER_PATIENT] {
         let request = StoredQueryRequest::new(stored_query::GET_ALL, ReturnType::LeafClass)
