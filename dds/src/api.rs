@@ -186,3 +186,92 @@ pub async fn rejected(
         Err(error) => Err(ApiError::internal(&error)),
     }
 }
+
+/// Body of `POST /admin/v1/patients`: a CPR number, or a full XDS patientId in the Danish
+/// assigning authority.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnownPatient {
+    cpr: Option<String>,
+    patient_id: Option<String>,
+}
+
+/// `POST /admin/v1/patients`: feeds a known patient for `patient_policy = "known"`.
+/// Answers 201 when the patient is new, 200 when already known, with the patientId.
+pub async fn add_patient(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    authenticate(
+        &app,
+        &headers,
+        peer,
+        "POST /admin/v1/patients",
+        Operation::Administer,
+        None,
+    )
+    .await?;
+    let request: KnownPatient = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("expected {{\"cpr\": \"DDMMYYSSSS\"}} or {{\"patient_id\": \"CPR^^^&1.2.208.176.1.2&ISO\"}}: {e}"),
+        )
+    })?;
+    let cpr = match (request.cpr, request.patient_id) {
+        (Some(cpr), None) => cpr,
+        (None, Some(patient_id)) => {
+            let parsed = xds_model::xds::parse_cx(&patient_id).map_err(|e| {
+                ApiError::new(StatusCode::BAD_REQUEST, "bad_patient_id", e.to_string())
+            })?;
+            if parsed.assigning_authority != xds_model::vocabulary::dk::CPR_OID {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad_patient_id",
+                    format!(
+                        "assigning authority {} is not the CPR register ({})",
+                        parsed.assigning_authority,
+                        xds_model::vocabulary::dk::CPR_OID
+                    ),
+                ));
+            }
+            parsed.id
+        }
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "give exactly one of `cpr` and `patient_id`",
+            ));
+        }
+    };
+    if cpr.len() != 10 || !cpr.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_cpr",
+            format!("{cpr:?} is not a CPR number (10 digits)"),
+        ));
+    }
+    let patient_id = xds_model::xds::PatientId {
+        id: cpr,
+        assigning_authority: xds_model::vocabulary::dk::CPR_OID.to_owned(),
+    }
+    .to_cx();
+    match app.registry.add_known_patient(&patient_id).await {
+        Ok(created) => {
+            let status = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            Ok((
+                status,
+                Json(serde_json::json!({"patient_id": patient_id, "created": created})),
+            )
+                .into_response())
+        }
+        Err(error) => Err(ApiError::internal(&error)),
+    }
+}

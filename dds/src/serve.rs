@@ -19,6 +19,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/xds/registry", post(crate::edge::registry::handle))
         .route("/admin/v1/rejected", get(crate::api::rejected))
+        .route("/admin/v1/patients", post(crate::api::add_patient))
         // The SOAP edge counts body bytes against the configured limits itself (HTTP 413 with
         // a SOAP fault), so axum's default 2 MB cap must not cut in first.
         .layer(DefaultBodyLimit::disable())

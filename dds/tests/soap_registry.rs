@@ -324,3 +324,60 @@ async fn a_single_changed_byte_anywhere_in_the_card_is_refused_and_recorded() {
     assert!(attempts >= 30, "only {attempts} positions tried");
     assert_eq!(recorded, attempts, "one record per refused attempt");
 }
+
+#[tokio::test]
+async fn known_patient_policy_accepts_only_fed_patients() {
+    let data = tempfile::tempdir().unwrap();
+    let config = Config::load(ServeFlags {
+        listen: Some("127.0.0.1:0".into()),
+        data: Some(data.path().to_owned()),
+        patient_policy: Some(dds::config::PatientPolicy::Known),
+        ..ServeFlags::default()
+    })
+    .unwrap();
+    let server = Server::start(config).await.unwrap();
+    let base = format!("http://{}", server.local_addr());
+    tokio::spawn(server.serve_until(std::future::pending()));
+    let sts = DevSts::open_or_create(data.path()).unwrap();
+    let mut system = CardRequest::new(Role::System);
+    system.org_cvr = Some("33257872".into());
+    let system = sts.issue(&system).unwrap();
+    let mut admin = CardRequest::new(Role::Admin);
+    admin.cpr = Some("0101700013".into());
+    let admin = base64_encode(sts.issue(&admin).unwrap().as_bytes());
+    let http = reqwest::Client::new();
+    let register = || async {
+        let response = http
+            .post(format!("{base}/xds/registry"))
+            .header("content-type", "application/soap+xml")
+            .body(with_card(&sample("iti-42/register-apd.xml"), &system))
+            .send()
+            .await
+            .unwrap();
+        response.text().await.unwrap()
+    };
+    let body = register().await;
+    assert!(body.contains("XDSUnknownPatientId"), "{body}");
+
+    let fed = http
+        .post(format!("{base}/admin/v1/patients"))
+        .header("authorization", format!("SAML {admin}"))
+        .json(&serde_json::json!({"cpr": "0201919990"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fed.status().as_u16(), 201);
+    let bad = http
+        .post(format!("{base}/admin/v1/patients"))
+        .header("authorization", format!("SAML {admin}"))
+        .json(&serde_json::json!({"cpr": "12"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    let error: serde_json::Value = bad.json().await.unwrap();
+    assert_eq!(error["error"], "bad_cpr");
+
+    let body = register().await;
+    assert!(body.contains(SUCCESS), "{body}");
+}
