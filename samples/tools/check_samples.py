@@ -17,7 +17,22 @@ SAMPLES = Path(__file__).resolve().parent.parent
 RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
 XDSB = "urn:ihe:iti:xds-b:2007"
 DE_UID = "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab"
+VOCABULARY = SAMPLES.parent / "xds-model" / "src" / "vocabulary.rs"
 problems: list[str] = []
+
+# Every string constant of xds-model/src/vocabulary.rs: scheme UUIDs, nodes, object types, status
+# URNs, association types, stored query ids and error codes in the samples must be one of them.
+VOCAB = set(re.findall(r'"([^"\\]*)"', VOCABULARY.read_text()))
+VOCAB_ATTRS = {
+    "classificationScheme", "identificationScheme", "classificationNode", "objectType", "associationType",
+    "status", "errorCode", "severity",
+}
+# Deliberately outside the vocabulary (the message is about exactly that).
+VOCAB_EXEMPT = {("invalid/iti18-unknown-query-id.xml", "urn:uuid:00000000-1111-4222-8333-444444444444")}
+
+# NAME.expected.toml: keys and their types (samples/README.md, "Invalid messages").
+TOML_REQUIRED = {"description": str, "error_codes": list, "parse_error": bool, "rules": list}
+TOML_OPTIONAL = {"attribute": str, "severity": str}
 
 
 def bad(msg):
@@ -50,7 +65,43 @@ def slot_vals(eo, name):
     return None
 
 
+def check_vocabulary(rel: str, dom):
+    for n in dom.getElementsByTagName("*"):
+        vals = [(a, n.getAttribute(a)) for a in VOCAB_ATTRS if n.hasAttribute(a)]
+        if n.localName == "AdhocQuery":
+            vals.append(("AdhocQuery/@id", n.getAttribute("id")))
+        for a, v in vals:
+            if v not in VOCAB and (rel, v) not in VOCAB_EXEMPT:
+                bad(f"{rel}: {a} {v!r} is not in xds-model/src/vocabulary.rs")
+
+
+def check_expected(rel: str, t: dict):
+    for k, ty in TOML_REQUIRED.items():
+        if k not in t:
+            bad(f"{rel}: no {k}")
+        elif not isinstance(t[k], ty):
+            bad(f"{rel}: {k} is not a {ty.__name__}")
+    for k, ty in TOML_OPTIONAL.items():
+        if k in t and not isinstance(t[k], ty):
+            bad(f"{rel}: {k} is not a {ty.__name__}")
+    for k in t.keys() - TOML_REQUIRED.keys() - TOML_OPTIONAL.keys():
+        bad(f"{rel}: unknown key {k}")
+    for k in ("error_codes", "rules"):
+        if not all(isinstance(x, str) for x in t.get(k, [])):
+            bad(f"{rel}: {k} holds a non-string")
+    if t.get("severity", "warning") != "warning":
+        bad(f"{rel}: severity is {t['severity']!r}; only \"warning\" is allowed (omit it for errors)")
+    if t.get("parse_error") and (t.get("error_codes") or t.get("rules") or "attribute" in t):
+        bad(f"{rel}: a parse error has no error_codes, rules or attribute")
+    if not t.get("parse_error") and not t.get("error_codes"):
+        bad(f"{rel}: no error_codes")
+    for c in t.get("error_codes", []):
+        if c not in VOCAB:
+            bad(f"{rel}: error code {c!r} is not in xds-model/src/vocabulary.rs")
+
+
 def check_dom(rel: str, dom, attachments: dict | None = None, strict_hash=True):
+    check_vocabulary(rel, dom)
     for c in dom.getElementsByTagNameNS(RIM, "Classification"):
         if not c.getAttribute("id") or not c.getAttribute("classifiedObject"):
             bad(f"{rel}: Classification without id/classifiedObject")
@@ -149,9 +200,7 @@ def main():
             continue
         if p.suffix == ".toml":
             t = tomllib.loads(p.read_text())
-            for k in ("description", "error_codes", "parse_error"):
-                if k not in t:
-                    bad(f"{rel}: no {k}")
+            check_expected(rel, t)
             if not (p.parent / p.name.replace(".expected.toml", ".xml")).exists():
                 bad(f"{rel}: no sibling message")
             continue

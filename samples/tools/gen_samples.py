@@ -58,7 +58,7 @@ OT_PACKAGE = "urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:Registry
 OT_ASSOC = "urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:Association"
 OT_CLASS = "urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:Classification"
 OT_EXTID = "urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:ExternalIdentifier"
-NODE_SS = "urn:uuid:a54d6aa5-d40d-43f9-88c1-b4f4e51d4e1a"
+NODE_SS = "urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd"
 NODE_FOLDER = "urn:uuid:d9d542f3-6cc4-48b6-8870-ea235fbc94c2"
 
 DE_AUTHOR = "urn:uuid:93606bcf-9494-43ec-9b4e-a7748d1a838d"
@@ -99,7 +99,7 @@ SQ = {
     "GetFoldersForDocument": "urn:uuid:10cae35a-c7f9-4cf5-b61e-fc3278ffb578",
     "GetRelatedDocuments": "urn:uuid:d90e5407-b356-4d91-a89f-873917b4b0e6",
     "FindDocumentsByReferenceId": "urn:uuid:12941a89-e02e-4be5-967c-ce4bfc8fe492",
-    "FindDocumentsForMultiplePatients": "urn:uuid:3d1bdb10-39a2-11de-89c2-2f44d94eaf71",
+    "FindDocumentsForMultiplePatients": "urn:uuid:3d1bdb10-39a2-11de-89c2-2f44d94eaa9f",
     "FindDocumentsByText": "urn:uuid:e8b9677d-a111-436e-8c51-bd9b38352e1c",
 }
 
@@ -1208,7 +1208,7 @@ def gen_iti18():
         "get-related-documents"))
     # failure: required parameter missing (request is samples/invalid/iti18-missing-patientid.xml)
     write("iti-18/find-documents-missing-patientid.response-failure.xml", xml_doc(response(A_SQ_R, query_response(
-        [], FAILURE, [("XDSStoredQueryParamNumber",
+        [], FAILURE, [("XDSStoredQueryMissingParam",
                        "Required parameter $XDSDocumentEntryPatientId is missing from FindDocuments",
                        SQ["FindDocuments"], SEV_ERROR)]), "invalid-iti18-missing-patientid")))
 
@@ -1422,16 +1422,29 @@ def toml_str(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def toml_list(items: list) -> str:
+    return "[" + ", ".join(toml_str(i) for i in items) + "]"
+
+
 def write_invalid(name_: str, content: str, description_: str, codes: list, attribute: str | None = None,
-                  parse_error: bool = False, severity: str | None = None):
+                  parse_error: bool = False, severity: str | None = None, *, rules: list):
+    """Write invalid/NAME.xml and NAME.expected.toml (format: samples/README.md, "Invalid messages").
+
+    `rules` are the ids of the xds-validate rules that fire on the message (xds-validate's
+    tests/samples.rs checks them); empty when the finding comes from another component (hash
+    comparison, registry look-ups) or the message does not parse.
+    """
+    assert not (parse_error and (codes or rules)), "a parse error has no error codes and no rules"
+    assert severity in (None, "warning"), severity
     write(f"invalid/{name_}.xml", content)
     lines = [f"description = {toml_str(description_)}",
-             "error_codes = [" + ", ".join(toml_str(c) for c in codes) + "]"]
+             f"error_codes = {toml_list(codes)}"]
     if attribute:
         lines.append(f"attribute = {toml_str(attribute)}")
     lines.append(f"parse_error = {'true' if parse_error else 'false'}")
     if severity:
         lines.append(f"severity = {toml_str(severity)}")
+    lines.append(f"rules = {toml_list(rules)}")
     write(f"invalid/{name_}.expected.toml", "\n".join(lines) + "\n")
 
 
@@ -1461,7 +1474,8 @@ def gen_invalid():
     env = base41("missing-patientid")
     env.remove(lambda n: n.attrs.get("id") == "Document01-patientId")
     write_invalid("iti41-missing-patientid", xml_doc(env),
-                  "The DocumentEntry has no patientId ExternalIdentifier (urn:uuid:58a6f841-...)", [MD], "patientId")
+                  "The DocumentEntry has no patientId ExternalIdentifier (urn:uuid:58a6f841-...)", [MD], "patientId",
+                  rules=["DE-PATIENTID-REQUIRED"])
     # 2 wrong assigning authority (DocumentEntry and SubmissionSet agree, both wrong)
     env = base41("patientid-wrong-authority")
     wrong = f"{P2.cpr}^^^&1.2.208.176.1.1&ISO"
@@ -1469,18 +1483,19 @@ def gen_invalid():
         env.find_id(i).attrs["value"] = wrong
     write_invalid("iti41-patientid-wrong-authority", xml_doc(env),
                   "patientId uses assigning authority 1.2.208.176.1.1 (SOR) instead of the CPR OID 1.2.208.176.1.2 "
-                  "(DocumentEntry and SubmissionSet agree, sourcePatientId is correct)", [MD], "patientId")
+                  "(DocumentEntry and SubmissionSet agree, sourcePatientId is correct)", [MD], "patientId",
+                  rules=["DK-PATIENTID-AUTHORITY"])
     # 3 DocumentEntry patientId differs from SubmissionSet
     env = base41("patientid-mismatch")
     env.find_id("Document01-patientId").attrs["value"] = pid(P1.cpr)
     write_invalid("iti41-patientid-mismatch", xml_doc(env),
                   f"DocumentEntry.patientId is {P1.cpr} but SubmissionSet.patientId is {P2.cpr}",
-                  ["XDSPatientIdDoesNotMatch"], "patientId")
+                  ["XDSPatientIdDoesNotMatch"], "patientId", rules=["SUB-PATIENTID-MATCH"])
     # 4 missing classCode
     env = base41("missing-classcode")
     env.remove(lambda n: n.attrs.get("id") == "Document01-classCode")
     write_invalid("iti41-missing-classcode", xml_doc(env), "The DocumentEntry has no classCode classification",
-                  [MD], "classCode")
+                  [MD], "classCode", rules=["DE-CLASSCODE-REQUIRED"])
     # 5 classCode other than 001
     env = base41("classcode-not-001")
     c = env.find_id("Document01-classCode")
@@ -1488,7 +1503,8 @@ def gen_invalid():
     c.children[0] = slot("codingScheme", LOINC)
     c.children[1] = name("Consult note")
     write_invalid("iti41-classcode-not-dk", xml_doc(env),
-                  "classCode is LOINC 11488-4; the DK profile allows only 001 in 1.2.208.184.100.9", [MD], "classCode")
+                  "classCode is LOINC 11488-4; the DK profile allows only 001 in 1.2.208.184.100.9", [MD], "classCode",
+                  rules=["DK-CLASSCODE-VALUE"])
     # 6 wrong formatCode
     env = base42("formatcode-wrong")
     c = env.find_id("Document01-formatCode")
@@ -1497,80 +1513,85 @@ def gen_invalid():
     c.children[1] = name("Exchange of Personal Health Records")
     write_invalid("iti42-formatcode-not-dk", xml_doc(env),
                   "formatCode urn:ihe:pcc:xphr:2007 is not a DK format code for a DK APD document "
-                  f"(expected {APD_FORMAT} in {FORMAT_SYS})", [MD], "formatCode")
+                  f"(expected {APD_FORMAT} in {FORMAT_SYS})", [MD], "formatCode", rules=["DK-FORMATCODE-SYSTEM"])
     # 7 confidentiality other than N
     env = base41("confidentiality-r")
     c = env.find_id("Document01-confidentialityCode")
     c.attrs["nodeRepresentation"] = "R"
     c.children[1] = name("Restricted")
     write_invalid("iti41-confidentiality-not-n", xml_doc(env),
-                  "confidentialityCode is R; the DK profile allows only N", [MD], "confidentialityCode")
+                  "confidentialityCode is R; the DK profile allows only N", [MD], "confidentialityCode",
+                  rules=["DK-CONFIDENTIALITY-VALUE"])
     # 8 missing creationTime
     env = base41("missing-creationtime")
     env.remove(lambda n: n.tag == "rim:Slot" and n.attrs.get("name") == "creationTime")
     write_invalid("iti41-missing-creationtime", xml_doc(env), "The DocumentEntry has no creationTime slot",
-                  [MD], "creationTime")
+                  [MD], "creationTime", rules=["DE-CREATIONTIME-REQUIRED"])
     # 9 malformed creationTime
     env = base41("malformed-creationtime")
     slot_value(env, "Document01", "creationTime").text = "2026-12-02T07:20:00Z"
     write_invalid("iti41-malformed-creationtime", xml_doc(env),
                   "creationTime is ISO 8601 (2026-12-02T07:20:00Z) instead of HL7 DTM YYYYMMDDhhmmss", [MD],
-                  "creationTime")
+                  "creationTime", rules=["FMT-DTM"])
     # 10 missing uniqueId
     env = base41("missing-uniqueid")
     env.remove(lambda n: n.attrs.get("id") == "Document01-uniqueId")
     write_invalid("iti41-missing-uniqueid", xml_doc(env),
-                  "The DocumentEntry has no uniqueId ExternalIdentifier (urn:uuid:2e82c1f6-...)", [MD], "uniqueId")
+                  "The DocumentEntry has no uniqueId ExternalIdentifier (urn:uuid:2e82c1f6-...)", [MD], "uniqueId",
+                  rules=["DE-UNIQUEID-REQUIRED"])
     # 11 duplicate uniqueIds within one submission
     objs, docs = folder_objs()
     env = request(A_PNR, pnr(objs, [(s, d, "inline") for s, d in docs]), "invalid-duplicate-uniqueid", REPOSITORY_URL)
     env.find_id("Document02-uniqueId").attrs["value"] = D_KOL.unique_id
+    # The warnings DK-TYPECODE-KNOWN and DK-MIMETYPE-VALUE come from the text/plain note, as in the valid
+    # iti-41/pnr-folder-three-docs.xml this sample is built from; only SUB-UNIQUEID-DUPLICATE rejects.
     write_invalid("iti41-duplicate-uniqueid-in-submission", xml_doc(env),
-                  "Document01 and Document02 carry the same uniqueId in one submission (IHE's own code for this is "
-                  "XDSRegistryDuplicateUniqueIdInMessage / XDSRepositoryDuplicateUniqueIdInMessage)", [MD], "uniqueId")
+                  "Document01 and Document02 carry the same uniqueId in one submission",
+                  ["XDSRegistryDuplicateUniqueIdInMessage"], "uniqueId",
+                  rules=["SUB-UNIQUEID-DUPLICATE", "DK-TYPECODE-KNOWN", "DK-MIMETYPE-VALUE"])
     # 12 missing SubmissionSet
     env = base42("missing-submissionset")
     env.remove(lambda n: n.attrs.get("id") in ("SubmissionSet01", "SubmissionSet01-ssNode", "Assoc01"))
     write_invalid("iti42-missing-submissionset", xml_doc(env),
                   "No RegistryPackage classified as SubmissionSet (and hence no HasMember) in the submission", [MD],
-                  "SubmissionSet")
+                  "SubmissionSet", rules=["SUB-SUBMISSIONSET-COUNT"])
     # 13 HasMember to an unknown object
     env = base41("hasmember-unknown")
     lst = env.find_all(lambda n: n.tag == "rim:RegistryObjectList")[0]
     lst.add(assoc("Assoc02", HAS_MEMBER, "SubmissionSet01", u("entry:never-registered"), ss_status("Reference")))
     write_invalid("iti41-hasmember-unknown-target", xml_doc(env),
                   "An extra HasMember association points at a urn:uuid that is neither in the submission nor in the "
-                  "registry", ["urn:oasis:names:tc:ebxml-regrep:ErrorType:UnresolvedReferenceException"], "targetObject")
+                  "registry", ["UnresolvedReferenceException"], "targetObject", rules=[])
     # 14 document missing from ITI-41
     env = base41("missing-document", docs=[])
     write_invalid("iti41-missing-document", xml_doc(env),
                   "The metadata describe Document01 but no xdsb:Document with id Document01 is attached",
-                  ["XDSMissingDocument"])
+                  ["XDSMissingDocument"], rules=["SUB-DOCUMENT-MISSING"])
     # 15 document without metadata
     env = base41("document-without-metadata", docs=[("Document01", D_EKKO, "inline"), ("Document02", D_KOL, "inline")])
     write_invalid("iti41-document-without-metadata", xml_doc(env),
                   "xdsb:Document Document02 is attached but no DocumentEntry with id Document02 exists",
-                  ["XDSMissingDocumentMetadata"])
+                  ["XDSMissingDocumentMetadata"], rules=["SUB-DOCUMENT-METADATA-MISSING"])
     # 16 languageCode not Danish (warning)
     env = base41("language-en")
     slot_value(env, "Document01", "languageCode").text = "en-US"
     write_invalid("iti41-languagecode-not-danish", xml_doc(env),
                   "languageCode is en-US; the DK profile expects da-DK (or da). A WARNING only: the submission is "
                   "accepted (status Success) and the response carries a Warning RegistryError", [MD], "languageCode",
-                  severity="warning")
+                  severity="warning", rules=["DK-LANGUAGECODE-VALUE"])
     # 17 ITI-18 without the required patient id
     qn, params, rt = QUERIES["find-documents-leafclass"]
     env = request(A_SQ, adhoc(qn, [p for p in params if p[0] != "$XDSDocumentEntryPatientId"], rt),
                   "invalid-iti18-missing-patientid", REGISTRY_URL)
     write_invalid("iti18-missing-patientid", xml_doc(env),
                   "FindDocuments without the required $XDSDocumentEntryPatientId parameter",
-                  ["XDSStoredQueryParamNumber"], "$XDSDocumentEntryPatientId")
+                  ["XDSStoredQueryMissingParam"], "$XDSDocumentEntryPatientId", rules=["Q-PARAM-REQUIRED"])
     # 18 unknown stored query id
     env = request(A_SQ, adhoc(qn, params, rt), "invalid-iti18-unknown-query", REGISTRY_URL)
     env.find_all(lambda n: n.tag == "rim:AdhocQuery")[0].attrs["id"] = "urn:uuid:00000000-1111-4222-8333-444444444444"
     write_invalid("iti18-unknown-query-id", xml_doc(env),
                   "AdhocQuery id urn:uuid:00000000-1111-4222-8333-444444444444 is not a known stored query",
-                  ["XDSUnknownStoredQuery"])
+                  ["XDSUnknownStoredQuery"], rules=["Q-UNKNOWN-QUERY"])
     # 19 DOCTYPE (entity expansion attempt)
     text = xml_doc(request(A_SQ, adhoc(qn, params, rt), "invalid-doctype", REGISTRY_URL))
     text = text.replace('<?xml version="1.0" encoding="UTF-8"?>\n',
@@ -1579,28 +1600,29 @@ def gen_invalid():
     text = text.replace("urn:oasis:names:tc:ebxml-regrep:StatusType:Approved'", "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved&lol2;'", 1)
     write_invalid("iti18-doctype", text,
                   "The envelope carries a DOCTYPE with internal entities; any DOCTYPE must be rejected before parsing "
-                  "(answered with a SOAP 1.2 Fault soap:Sender, no RegistryError)", [], parse_error=True)
+                  "(answered with a SOAP 1.2 Fault soap:Sender, no RegistryError)", [], parse_error=True, rules=[])
     # 20 malformed XML
     text = xml_doc(request(A_SQ, adhoc(qn, params, rt), "invalid-malformed", REGISTRY_URL))
     text = text.replace("</rim:AdhocQuery>", "", 1)
     write_invalid("iti18-malformed-xml", text,
                   "Not well-formed: the closing </rim:AdhocQuery> tag is missing "
-                  "(answered with a SOAP 1.2 Fault soap:Sender, no RegistryError)", [], parse_error=True)
+                  "(answered with a SOAP 1.2 Fault soap:Sender, no RegistryError)", [], parse_error=True, rules=[])
     # 21 hash not a SHA-1 hex string
     env = base42("hash-malformed")
     slot_value(env, "Document01", "hash").text = D_KNOGLE.sha1[:-1] + "z"
     write_invalid("iti42-hash-malformed", xml_doc(env),
-                  "hash is not 40 hexadecimal digits (last character is 'z')", [MD], "hash")
+                  "hash is not 40 hexadecimal digits (last character is 'z')", [MD], "hash", rules=["FMT-HASH"])
     # 22 hash of the wrong length
     env = base42("hash-short")
     slot_value(env, "Document01", "hash").text = D_KNOGLE.sha1[:32]
     write_invalid("iti42-hash-wrong-length", xml_doc(env),
-                  "hash has 32 hex digits (looks like MD5) instead of the 40 of SHA-1", [MD], "hash")
+                  "hash has 32 hex digits (looks like MD5) instead of the 40 of SHA-1", [MD], "hash",
+                  rules=["FMT-HASH"])
     # 23 mimeType missing
     env = base42("mimetype-missing")
     del env.find_id("Document01").attrs["mimeType"]
     write_invalid("iti42-mimetype-missing", xml_doc(env), "The ExtrinsicObject has no mimeType attribute", [MD],
-                  "mimeType")
+                  "mimeType", rules=["DE-MIMETYPE-REQUIRED"])
     # 24 ITI-41 with a hash that does not match the attached document
     env = base41("hash-mismatch", objs_fn=lambda: [*submission_set(SS_EKKO, "submit"),
                                                     doc_entry(D_EKKO, "submit", with_hash=True),
@@ -1609,13 +1631,13 @@ def gen_invalid():
     slot_value(env, "Document01", "hash").text = D_KOL.sha1
     write_invalid("iti41-hash-mismatch", xml_doc(env),
                   "The submitted hash (of another document) differs from the SHA-1 of the attached document",
-                  ["XDSNonIdenticalHash"], "hash")
+                  ["XDSNonIdenticalHash"], "hash", rules=[])
     # 25 missing sourcePatientId? -> keep to the list above; 25: eventCodeList missing (DK requires one)
     env = base41("missing-eventcode")
     env.remove(lambda n: n.attrs.get("id") == "Document01-eventCode")
     write_invalid("iti41-missing-eventcode", xml_doc(env),
                   "The DocumentEntry has no eventCodeList entry; the DK profile requires one SKS code", [MD],
-                  "eventCodeList")
+                  "eventCodeList", rules=["DK-EVENTCODE-REQUIRED"])
 
 
 def main():

@@ -56,7 +56,7 @@ catalogue! {
         "Every DocumentEntry in a submission is the target of a HasMember association from the SubmissionSet (ITI TF-3 4.1.4): that association records the submission the entry arrived in.";
     SUB_HASMEMBER_FOLDER = "SUB-HASMEMBER-FOLDER", Reject, REGISTRY_METADATA_ERROR,
         "Every Folder in a submission is the target of a HasMember association from the SubmissionSet (ITI TF-3 4.1.4), for the same provenance reason as DocumentEntries.";
-    SUB_UNIQUEID_DUPLICATE = "SUB-UNIQUEID-DUPLICATE", Reject, DUPLICATE_UNIQUE_ID_IN_REGISTRY,
+    SUB_UNIQUEID_DUPLICATE = "SUB-UNIQUEID-DUPLICATE", Reject, REGISTRY_DUPLICATE_UNIQUE_ID_IN_MESSAGE,
         "A uniqueId appears on only one object of a submission (ITI TF-2b 3.42.4.1.3): two objects with one uniqueId cannot both be registered, and the second would silently shadow the first.";
     SUB_PATIENTID_MATCH = "SUB-PATIENTID-MATCH", Reject, PATIENT_ID_DOES_NOT_MATCH,
         "Every DocumentEntry and Folder has the SubmissionSet's patientId (ITI TF-2b 3.42.4.1.3): a submission concerns one patient, and mixing patients would file documents in the wrong record.";

@@ -925,13 +925,16 @@ fn patient_mismatch_is_its_own_error_code() {
 }
 
 #[test]
-fn duplicate_unique_id_maps_to_duplicate_unique_id_in_registry() {
+fn duplicate_unique_id_maps_to_registry_duplicate_unique_id_in_message() {
     let c = cases()
         .into_iter()
         .find(|c| c.rule == "SUB-UNIQUEID-DUPLICATE")
         .unwrap();
     let report = validate_submission(&c.list, c.tx, &ValidationConfig::default());
-    assert_eq!(report.error_codes(), ["XDSDuplicateUniqueIdInRegistry"]);
+    assert_eq!(
+        report.error_codes(),
+        ["XDSRegistryDuplicateUniqueIdInMessage"]
+    );
 }
 
 #[test]

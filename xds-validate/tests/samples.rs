@@ -12,15 +12,11 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use xds_model::message::{Message, parse_message};
 use xds_model::rim::{Identifiable, RegistryObjectList};
-use xds_model::vocabulary::{action, classification_node, stored_query};
+use xds_model::vocabulary::action;
 use xds_validate::{
     Report, Severity, Transaction, ValidationConfig, validate_adhoc_query_request,
     validate_provide_and_register, validate_submission,
 };
-
-const STALE_FIND_DOCUMENTS_FOR_MULTIPLE_PATIENTS: &str =
-    "urn:uuid:3d1bdb10-39a2-11de-89c2-2f44d94eaf71";
-const STALE_SUBMISSION_SET_NODE: &str = "urn:uuid:a54d6aa5-d40d-43f9-88c1-b4f4e51d4e1a";
 
 fn samples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples")
@@ -47,20 +43,7 @@ fn wsa_action(envelope: &str) -> Option<&str> {
 
 /// Validates whatever the message is; `None` for messages without metadata to validate.
 fn validate(path: &Path) -> Option<Report> {
-    // FIXME(samples): the generator still writes the SubmissionSet classification node that
-    // vocabulary.rs used to have (`…-88c1-b4f4e51d4e1a`, which no XDS actor sends); this
-    // workaround maps it to the corrected constant until samples/tools/gen_samples.py is fixed.
-    // The same holds for the FindDocumentsForMultiplePatients query id (`…-2f44d94eaf71`).
-    let text = fs::read_to_string(path)
-        .unwrap()
-        .replace(
-            STALE_SUBMISSION_SET_NODE,
-            classification_node::SUBMISSION_SET,
-        )
-        .replace(
-            STALE_FIND_DOCUMENTS_FOR_MULTIPLE_PATIENTS,
-            stored_query::FIND_DOCUMENTS_FOR_MULTIPLE_PATIENTS,
-        );
+    let text = fs::read_to_string(path).unwrap();
     let body = body(&text).unwrap_or_else(|| panic!("{}: no soap:Body", path.display()));
     let message = parse_message(body.as_bytes())
         .unwrap_or_else(|e| panic!("{}: body does not parse: {e}", path.display()));
@@ -136,19 +119,21 @@ fn valid_samples_have_no_reject_findings() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// `NAME.expected.toml` (format: samples/README.md, "Invalid messages").
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Expected {
+    description: String,
     error_codes: Vec<String>,
     attribute: Option<String>,
-    #[serde(default)]
     parse_error: bool,
     severity: Option<String>,
     /// The ids of this crate's rules that fire on the sample.
-    rules: Option<Vec<String>>,
+    rules: Vec<String>,
 }
 
-/// Invalid samples whose expected answer comes from another component, or where this crate
-/// and the sample disagree; each says why. The test asserts today's result for them.
+/// Invalid samples whose expected answer comes from another component; each says why. This
+/// crate must not reject them (their `rules` list is checked all the same).
 const ELSEWHERE: &[(&str, &str)] = &[
     (
         "iti41-hash-mismatch",
@@ -158,20 +143,6 @@ const ELSEWHERE: &[(&str, &str)] = &[
         "iti41-hasmember-unknown-target",
         "the target is an entryUUID, which only the registry can resolve against its store",
     ),
-];
-
-/// FIXME: the sample and this crate disagree on the error code; the crate follows its brief
-/// and IHE's error table, the sample generator should be reconciled (see the final report).
-const CODE_DISAGREEMENTS: &[(&str, &str)] = &[
-    // ITI TF-2b 3.42.4.1.3 / the lead's brief: a uniqueId repeated within one submission is
-    // XDSDuplicateUniqueIdInRegistry; the sample says XDSRegistryMetadataError.
-    (
-        "iti41-duplicate-uniqueid-in-submission",
-        "XDSDuplicateUniqueIdInRegistry",
-    ),
-    // ITI TF-3 Table 4.2.4.1-2: a missing required parameter is XDSStoredQueryMissingParam;
-    // XDSStoredQueryParamNumber is for a single-valued parameter with several values.
-    ("iti18-missing-patientid", "XDSStoredQueryMissingParam"),
 ];
 
 #[test]
@@ -191,6 +162,12 @@ fn invalid_samples_produce_their_expected_findings() {
         let report = validate(&path).unwrap_or_default();
         checked += 1;
         let fired = report.rule_ids();
+        if expected.rules != fired {
+            failures.push(format!(
+                "{name}: expected.toml says rules = {:?}, the validator fired {fired:?}",
+                expected.rules
+            ));
+        }
         if let Some((_, why)) = ELSEWHERE.iter().find(|(n, _)| *n == name) {
             if report.rejects() {
                 failures.push(format!(
@@ -199,10 +176,7 @@ fn invalid_samples_produce_their_expected_findings() {
             }
             continue;
         }
-        let expected_codes: Vec<&str> = match CODE_DISAGREEMENTS.iter().find(|(n, _)| *n == name) {
-            Some((_, ours)) => vec![*ours],
-            None => expected.error_codes.iter().map(String::as_str).collect(),
-        };
+        let expected_codes: Vec<&str> = expected.error_codes.iter().map(String::as_str).collect();
         let warning_only = expected.severity.as_deref() == Some("warning");
         let actual_codes = if warning_only {
             if report.rejects() {
@@ -214,7 +188,8 @@ fn invalid_samples_produce_their_expected_findings() {
         };
         if actual_codes != expected_codes {
             failures.push(format!(
-                "{name}: error codes {actual_codes:?}, expected {expected_codes:?}:\n{report}"
+                "{name} ({}): error codes {actual_codes:?}, expected {expected_codes:?}:\n{report}",
+                expected.description
             ));
         }
         if let Some(attr) = &expected.attribute {
@@ -232,15 +207,6 @@ fn invalid_samples_produce_their_expected_findings() {
                     "{name}: no {level} finding on attribute {attr}:\n{report}"
                 ));
             }
-        }
-        match &expected.rules {
-            Some(rules) if *rules != fired => failures.push(format!(
-                "{name}: expected.toml says rules = {rules:?}, the validator fired {fired:?}"
-            )),
-            None => failures.push(format!(
-                "{name}: expected.toml has no `rules` line; the validator fires {fired:?}"
-            )),
-            _ => {}
         }
     }
     assert!(checked >= 20, "only {checked} invalid samples checked");
