@@ -205,7 +205,7 @@ pub async fn handle(
             {
                 return response;
             }
-            match register(&app, &request).await {
+            match submit(&app, &request, Transaction::Iti42).await {
                 Ok(response) => respond(response.to_xml()),
                 Err(error) => internal_fault(&error, relates_to),
             }
@@ -219,7 +219,7 @@ pub async fn handle(
             {
                 return response;
             }
-            match update(&app, &request).await {
+            match submit(&app, &request, Transaction::Iti57).await {
                 Ok(response) => respond(response.to_xml()),
                 Err(error) => internal_fault(&error, relates_to),
             }
@@ -284,74 +284,41 @@ async fn stored_query(
     }
 }
 
-/// ITI-42: validate, register all-or-nothing, answer.
-async fn register(
+/// ITI-42 (register) or ITI-57 (update): validate, write all-or-nothing, answer.
+async fn submit(
     app: &App,
     request: &SubmitObjectsRequest,
+    transaction: Transaction,
 ) -> Result<RegistryResponse, registry::StoreError> {
-    let report = xds_validate::validate_submission(
-        &request.registry_object_list,
-        Transaction::Iti42,
-        &app.validation,
-    );
-    let mut errors = findings_as_errors(&report);
+    let list = &request.registry_object_list;
+    let report = xds_validate::validate_submission(list, transaction, &app.validation);
+    let errors = findings_as_errors(&report);
     if report.rejects() {
         return Ok(failure(errors));
     }
     let options = RegisterOptions {
         patient_policy: app.patient_policy,
     };
-    match app
-        .registry
-        .register(&request.registry_object_list, options)
-        .await
-    {
-        Ok(_) => Ok(RegistryResponse {
-            status: response_status::SUCCESS.to_owned(),
-            errors: error_list(errors),
-            ..RegistryResponse::default()
-        }),
-        Err(registry::RegisterError::Store(error)) => Err(error),
-        Err(rejected) => {
-            errors.extend(rejected.registry_errors());
-            Ok(failure(errors))
-        }
-    }
-}
-
-/// ITI-57: validate, apply the update all-or-nothing, answer.
-async fn update(
-    app: &App,
-    request: &SubmitObjectsRequest,
-) -> Result<RegistryResponse, registry::StoreError> {
-    let report = xds_validate::validate_submission(
-        &request.registry_object_list,
-        Transaction::Iti57,
-        &app.validation,
-    );
-    let mut errors = findings_as_errors(&report);
-    if report.rejects() {
-        return Ok(failure(errors));
-    }
-    let options = RegisterOptions {
-        patient_policy: app.patient_policy,
+    let written = if transaction == Transaction::Iti57 {
+        app.registry
+            .update(list, options)
+            .await
+            .map(drop)
+            .map_err(|e| match e {
+                registry::UpdateError::Store(error) => Err(error),
+                refused => Ok(refused.registry_errors()),
+            })
+    } else {
+        app.registry
+            .register(list, options)
+            .await
+            .map(drop)
+            .map_err(|e| match e {
+                registry::RegisterError::Store(error) => Err(error),
+                refused => Ok(refused.registry_errors()),
+            })
     };
-    match app
-        .registry
-        .update(&request.registry_object_list, options)
-        .await
-    {
-        Ok(_) => Ok(RegistryResponse {
-            status: response_status::SUCCESS.to_owned(),
-            errors: error_list(errors),
-            ..RegistryResponse::default()
-        }),
-        Err(registry::UpdateError::Store(error)) => Err(error),
-        Err(rejected) => {
-            errors.extend(rejected.registry_errors());
-            Ok(failure(errors))
-        }
-    }
+    answer(errors, written)
 }
 
 /// ITI-62: validate, delete all-or-nothing, answer.
@@ -381,17 +348,36 @@ async fn delete(
         return Ok(failure(errors));
     }
     let ids: Vec<String> = refs.into_iter().map(|r| r.id).collect();
-    match app.registry.delete(&ids).await {
-        Ok(_) => Ok(RegistryResponse {
+    let written = app
+        .registry
+        .delete(&ids)
+        .await
+        .map(drop)
+        .map_err(|e| match e {
+            registry::DeleteError::Store(error) => Err(error),
+            refused => Ok(refused.registry_errors()),
+        });
+    answer(errors, written)
+}
+
+/// The response to a registry write: Success carrying the validation warnings, Failure with
+/// the warnings and the registry's refusals, or the internal error for a receiver fault.
+/// `written` is `Err(Ok(refusals))` when the registry refused, `Err(Err(e))` when it failed.
+fn answer(
+    mut errors: Vec<RegistryError>,
+    written: Result<(), Result<Vec<RegistryError>, registry::StoreError>>,
+) -> Result<RegistryResponse, registry::StoreError> {
+    match written {
+        Ok(()) => Ok(RegistryResponse {
             status: response_status::SUCCESS.to_owned(),
             errors: error_list(errors),
             ..RegistryResponse::default()
         }),
-        Err(registry::DeleteError::Store(error)) => Err(error),
-        Err(rejected) => {
-            errors.extend(rejected.registry_errors());
+        Err(Ok(refusals)) => {
+            errors.extend(refusals);
             Ok(failure(errors))
         }
+        Err(Err(error)) => Err(error),
     }
 }
 
