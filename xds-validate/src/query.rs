@@ -79,6 +79,7 @@ const FIND_DOCUMENTS_OPTIONAL: &[(&str, Kind)] = &[
 ];
 
 const CONTENT_FILTERS: &[(&str, Kind)] = &[
+    ("$homeCommunityId", K::Home),
     ("$XDSDocumentEntryFormatCode", K::Code),
     ("$XDSDocumentEntryConfidentialityCode", K::Code),
     ("$XDSDocumentEntryType", K::EntryTypes),
@@ -375,7 +376,15 @@ pub fn validate_query(
             );
             continue;
         };
-        if seen.contains(&p.name.as_str()) {
+        // ITI TF-2a 3.18.4.1.2.3.5: these code parameters may be sent in several slots, which
+        // the registry ANDs; every other parameter must come in one slot.
+        let repeatable = matches!(
+            p.name.as_str(),
+            "$XDSDocumentEntryEventCodeList"
+                | "$XDSDocumentEntryConfidentialityCode"
+                | "$XDSFolderCodeList"
+        );
+        if !repeatable && seen.contains(&p.name.as_str()) {
             ctx.report(
                 &r::Q_PARAM_SINGLE,
                 subject,
