@@ -24,6 +24,8 @@ pub struct App {
     pub registry: Arc<dyn RegistryStore>,
     pub patient_policy: registry::PatientPolicy,
     pub validation: xds_validate::ValidationConfig,
+    /// ITI-41 / ITI-43: documents under `DATA/documents/`, metadata in `registry`.
+    pub repository: Arc<repository::Repository>,
 }
 
 impl App {
@@ -60,15 +62,46 @@ impl App {
             policy: config.policy.clone(),
             audit,
         };
+        let patient_policy = match config.patient_policy {
+            PatientPolicy::Any => registry::PatientPolicy::Any,
+            PatientPolicy::Known => registry::PatientPolicy::Known,
+        };
+        let registry: Arc<dyn RegistryStore> = Arc::new(registry);
+        let repository = open_repository(&config, registry.clone(), patient_policy)?;
         Ok(App {
-            patient_policy: match config.patient_policy {
-                PatientPolicy::Any => registry::PatientPolicy::Any,
-                PatientPolicy::Known => registry::PatientPolicy::Known,
-            },
+            patient_policy,
             validation: config.validation.clone(),
-            registry: Arc::new(registry),
+            registry,
+            repository: Arc::new(repository),
             door,
             config,
         })
     }
+}
+
+/// The repository over `DATA/documents/`, registering in this process's registry. Collects the
+/// temporary files a previous run left behind, before any request can start an upload.
+fn open_repository(
+    config: &Config,
+    registry: Arc<dyn RegistryStore>,
+    patient_policy: registry::PatientPolicy,
+) -> anyhow::Result<repository::Repository> {
+    let documents = repository::LocalDocumentStore::open(&config.data, config.document_bytes_max)
+        .context("cannot open the document store")?;
+    let orphans = repository::DocumentStore::collect_orphans(&documents)
+        .context("cannot collect orphaned temporary documents")?;
+    if orphans > 0 {
+        tracing::info!(orphans, "removed unfinished uploads of a previous run");
+    }
+    let in_process = Arc::new(repository::InProcessRegistry::new(
+        registry,
+        registry::RegisterOptions { patient_policy },
+    ));
+    Ok(repository::Repository::new(
+        config.repository_unique_id.clone(),
+        Arc::new(documents),
+        in_process.clone(),
+        in_process,
+        Arc::new(repository::NoRemoteRepositories),
+    ))
 }

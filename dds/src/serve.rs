@@ -18,6 +18,7 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/xds/registry", post(crate::edge::registry::handle))
+        .route("/xds/repository", post(crate::edge::repository::handle))
         .route("/admin/v1/rejected", get(crate::api::rejected))
         .route("/admin/v1/patients", post(crate::api::add_patient))
         // The SOAP edge counts body bytes against the configured limits itself (HTTP 413 with

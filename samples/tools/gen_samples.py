@@ -1631,7 +1631,7 @@ def gen_invalid():
     slot_value(env, "Document01", "hash").text = D_KOL.sha1
     write_invalid("iti41-hash-mismatch", xml_doc(env),
                   "The submitted hash (of another document) differs from the SHA-1 of the attached document",
-                  ["XDSNonIdenticalHash"], "hash", rules=[])
+                  ["XDSRepositoryMetadataError"], "hash", rules=[])
     # 25 missing sourcePatientId? -> keep to the list above; 25: eventCodeList missing (DK requires one)
     env = base41("missing-eventcode")
     env.remove(lambda n: n.attrs.get("id") == "Document01-eventCode")

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod registry;
+pub mod repository;
 pub mod respond;
 pub mod transport;
 
@@ -25,4 +26,94 @@ pub fn parse_body(body: &ElementSlice<'_>) -> Result<Message, xds_model::xml::Pa
         &inherited,
         xds_model::limits::XmlLimits::default(),
     )
+}
+
+use std::net::SocketAddr;
+
+use axum::response::Response;
+use identity::Caller;
+use soap::{EnvelopeOptions, FaultCode};
+
+use crate::app::App;
+use auth::Attempt;
+use respond::fault_response;
+
+/// A SOAP request that got past the door: what it asks, who asks, and its decoded body.
+pub struct Admitted {
+    /// The request action (`wsa:Action`, else the Content-Type's `action`).
+    pub action: String,
+    /// The request's `wsa:MessageID`, for `wsa:RelatesTo` on the answer.
+    pub relates_to: Option<String>,
+    pub caller: Caller,
+    pub body: Message,
+}
+
+/// The steps every SOAP endpoint takes before its own work: parse the envelope, take the
+/// action and check this endpoint serves it, verify the ID card, decode the body. A request
+/// refused before its card is verified, or by the card check, is recorded once as a rejected
+/// attempt; a body that does not decode (from an identified caller) is answered but is not an
+/// access attempt.
+pub async fn admit(
+    app: &App,
+    peer: SocketAddr,
+    envelope_bytes: &[u8],
+    content_type_action: Option<&str>,
+    options: &EnvelopeOptions<'_>,
+    serves: &[&str],
+    endpoint: &str,
+) -> Result<Admitted, Response> {
+    let envelope = match soap::parse_envelope(envelope_bytes, options) {
+        Ok(envelope) => envelope,
+        Err(error) => {
+            let reason = error.to_string();
+            let code = error.fault_code();
+            let response = fault_response(code, None, &reason, None);
+            let label = format!("soap:{}", code.local_name());
+            return Err(app
+                .door
+                .record_unauthenticated(peer, None, &label, &reason, response)
+                .await);
+        }
+    };
+    let relates_to = envelope.addressing.message_id.clone();
+    let Some(action) = envelope.action(content_type_action).map(str::to_owned) else {
+        let reason = "The request names no action: send a wsa:Action header (or the action parameter of the Content-Type).";
+        let response = fault_response(FaultCode::Sender, None, reason, relates_to.as_deref());
+        return Err(app
+            .door
+            .record_unauthenticated(peer, None, "soap:Sender", reason, response)
+            .await);
+    };
+    if !serves.contains(&action.as_str()) {
+        let reason = format!(
+            "The {endpoint} endpoint does not serve action {action:?}; it serves {}.",
+            serves.join(", ")
+        );
+        let response = fault_response(FaultCode::Sender, None, &reason, relates_to.as_deref());
+        return Err(app
+            .door
+            .record_unauthenticated(peer, Some(&action), "soap:Sender", &reason, response)
+            .await);
+    }
+    let attempt = Attempt {
+        peer,
+        transaction: &action,
+        card: None,
+        relates_to: relates_to.as_deref(),
+    };
+    let caller = app.door.authenticate(&envelope, attempt).await?;
+    let body = parse_body(&envelope.body).map_err(|error| {
+        fault_response(
+            FaultCode::Sender,
+            None,
+            &format!("The SOAP body is not a valid XDS message: {error}"),
+            relates_to.as_deref(),
+        )
+    })?;
+    Ok(Admitted {
+        action,
+        relates_to,
+        caller,
+        body,
+    })
 }

@@ -32,6 +32,15 @@ use super::respond::{
 use super::transport::{MemorySink, TransportError, read_soap_message};
 use crate::app::App;
 
+/// The request actions this endpoint serves.
+const SERVED_ACTIONS: &[&str] = &[
+    action::REGISTRY_STORED_QUERY,
+    action::MULTI_PATIENT_QUERY,
+    action::REGISTER,
+    action::UPDATE,
+    action::DELETE,
+];
+
 /// The transactions this endpoint serves, by request action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RegistryTransaction {
@@ -92,66 +101,32 @@ pub async fn handle(
                 .await;
         }
     };
-    let envelope = match soap::parse_envelope(&message.envelope, &EnvelopeOptions::default()) {
-        Ok(envelope) => envelope,
-        Err(error) => {
-            let reason = error.to_string();
-            let code = error.fault_code();
-            let response = fault_response(code, None, &reason, None);
-            let label = format!("soap:{}", code.local_name());
-            return app
-                .door
-                .record_unauthenticated(peer, None, &label, &reason, response)
-                .await;
-        }
-    };
-    let relates_to = envelope.addressing.message_id.clone();
-    let relates_to = relates_to.as_deref();
-    let Some(request_action) = envelope.action(message.content_type_action.as_deref()) else {
-        let reason = "The request names no action: send a wsa:Action header (or the action parameter of the Content-Type).";
-        let response = fault_response(FaultCode::Sender, None, reason, relates_to);
-        return app
-            .door
-            .record_unauthenticated(peer, None, "soap:Sender", reason, response)
-            .await;
-    };
-    let request_action = request_action.to_owned();
-    let Some(transaction) = RegistryTransaction::from_action(&request_action) else {
-        let reason = format!(
-            "The registry endpoint does not serve action {request_action:?}; it serves ITI-18, ITI-42, ITI-51, ITI-57 and ITI-62."
-        );
-        let response = fault_response(FaultCode::Sender, None, &reason, relates_to);
-        return app
-            .door
-            .record_unauthenticated(
-                peer,
-                Some(&request_action),
-                "soap:Sender",
-                &reason,
-                response,
-            )
-            .await;
-    };
-    let attempt = || Attempt {
+    let admitted = match crate::edge::admit(
+        &app,
         peer,
-        transaction: &request_action,
-        card: None,
-        relates_to,
-    };
-    let caller = match app.door.authenticate(&envelope, attempt()).await {
-        Ok(caller) => caller,
+        &message.envelope,
+        message.content_type_action.as_deref(),
+        &EnvelopeOptions::default(),
+        SERVED_ACTIONS,
+        "registry",
+    )
+    .await
+    {
+        Ok(admitted) => admitted,
         Err(response) => return response,
     };
-    let body = match crate::edge::parse_body(&envelope.body) {
-        Ok(body) => body,
-        Err(error) => {
-            return fault_response(
-                FaultCode::Sender,
-                None,
-                &format!("The SOAP body is not a valid XDS message: {error}"),
-                relates_to,
-            );
-        }
+    let Some(transaction) = RegistryTransaction::from_action(&admitted.action) else {
+        return internal_fault(&"admit let an unserved action through", None);
+    };
+    let request_action = admitted.action.as_str();
+    let relates_to = admitted.relates_to.as_deref();
+    let caller = admitted.caller;
+    let body = admitted.body;
+    let attempt = || Attempt {
+        peer,
+        transaction: request_action,
+        card: None,
+        relates_to,
     };
     if !message.attachments.is_empty() {
         return fault_response(
