@@ -5,6 +5,11 @@
 //! throughput ratio typed/raw (goal: at least 0.5), measured on its own so it shows even with
 //! `--bench parse -- --quick`.
 
+/// The service binary allocates with mimalloc (see `dds/src/main.rs`); the benchmark measures
+/// the parse as it runs there.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "../tests/support/mod.rs"]
 mod support;
 
