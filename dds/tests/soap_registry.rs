@@ -18,11 +18,16 @@ struct TestServer {
 
 impl TestServer {
     async fn start() -> TestServer {
+        TestServer::start_with(ServeFlags::default()).await
+    }
+
+    /// Starts a server with these flags, on an ephemeral port and a fresh data dir.
+    async fn start_with(flags: ServeFlags) -> TestServer {
         let data = tempfile::tempdir().unwrap();
         let config = Config::load(ServeFlags {
             listen: Some("127.0.0.1:0".into()),
             data: Some(data.path().to_owned()),
-            ..ServeFlags::default()
+            ..flags
         })
         .unwrap();
         let server = Server::start(config).await.unwrap();
@@ -69,18 +74,32 @@ impl TestServer {
         (status, response.text().await.unwrap())
     }
 
-    async fn rejected(&self) -> serde_json::Value {
+    /// Every rejected attempt recorded so far, newest first, read page by page.
+    async fn rejected(&self) -> Vec<serde_json::Value> {
         let card = self.card(Role::Admin, Some("0101700013"));
-        let encoded = base64_encode(card.as_bytes());
-        let response = self
-            .http
-            .get(format!("{}/admin/v1/rejected", self.base))
-            .header("authorization", format!("SAML {encoded}"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status().as_u16(), 200);
-        response.json().await.unwrap()
+        let authorization = format!("SAML {}", base64_encode(card.as_bytes()));
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut url = format!("{}/admin/v1/rejected?limit=100", self.base);
+            if let Some(c) = &cursor {
+                url.push_str(&format!("&cursor={c}"));
+            }
+            let response = self
+                .http
+                .get(url)
+                .header("authorization", &authorization)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 200);
+            let page: serde_json::Value = response.json().await.unwrap();
+            items.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return items,
+            }
+        }
     }
 }
 
@@ -164,10 +183,7 @@ async fn registered_document_is_found_by_a_doctor_and_by_its_patient() {
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body.matches("<rim:ExtrinsicObject").count(), 1, "{body}");
-    assert_eq!(
-        server.rejected().await["items"].as_array().unwrap().len(),
-        0
-    );
+    assert_eq!(server.rejected().await.len(), 0);
 }
 
 #[tokio::test]
@@ -237,13 +253,12 @@ async fn refused_requests_get_a_wsse_fault_and_exactly_one_record_each() {
         .await;
     assert_eq!(status, 400);
 
-    let rejected = server.rejected().await;
-    let items = rejected["items"].as_array().unwrap();
-    assert_eq!(items.len(), 4, "{rejected}");
-    assert_eq!(items[2]["claimed_subject"], "CPR 0804569724", "{rejected}");
+    let items = server.rejected().await;
+    assert_eq!(items.len(), 4, "{items:?}");
+    assert_eq!(items[2]["claimed_subject"], "CPR 0804569724", "{items:?}");
     assert_eq!(
         items[0]["transaction"], "urn:ihe:iti:2007:RegisterDocumentSet-b",
-        "{rejected}"
+        "{items:?}"
     );
 }
 
@@ -294,58 +309,21 @@ async fn a_single_changed_byte_anywhere_in_the_card_is_refused_and_recorded() {
         assert!(body.contains("soap:Sender"), "{body}");
         attempts += 1;
     }
-    let mut recorded = 0;
-    let mut cursor: Option<String> = None;
-    loop {
-        let card = server.card(Role::Admin, Some("0101700013"));
-        let mut url = format!("{}/admin/v1/rejected?limit=500", server.base);
-        if let Some(c) = &cursor {
-            url.push_str(&format!("&cursor={c}"));
-        }
-        let page: serde_json::Value = server
-            .http
-            .get(url)
-            .header(
-                "authorization",
-                format!("SAML {}", base64_encode(card.as_bytes())),
-            )
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        recorded += page["items"].as_array().unwrap().len();
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => break,
-        }
-    }
+    let recorded = server.rejected().await.len();
     assert!(attempts >= 30, "only {attempts} positions tried");
     assert_eq!(recorded, attempts, "one record per refused attempt");
 }
 
 #[tokio::test]
 async fn known_patient_policy_accepts_only_fed_patients() {
-    let data = tempfile::tempdir().unwrap();
-    let config = Config::load(ServeFlags {
-        listen: Some("127.0.0.1:0".into()),
-        data: Some(data.path().to_owned()),
+    let server = TestServer::start_with(ServeFlags {
         patient_policy: Some(dds::config::PatientPolicy::Known),
         ..ServeFlags::default()
     })
-    .unwrap();
-    let server = Server::start(config).await.unwrap();
-    let base = format!("http://{}", server.local_addr());
-    tokio::spawn(server.serve_until(std::future::pending()));
-    let sts = DevSts::open_or_create(data.path()).unwrap();
-    let mut system = CardRequest::new(Role::System);
-    system.org_cvr = Some("33257872".into());
-    let system = sts.issue(&system).unwrap();
-    let mut admin = CardRequest::new(Role::Admin);
-    admin.cpr = Some("0101700013".into());
-    let admin = base64_encode(sts.issue(&admin).unwrap().as_bytes());
-    let http = reqwest::Client::new();
+    .await;
+    let system = server.card(Role::System, None);
+    let admin = base64_encode(server.card(Role::Admin, Some("0101700013")).as_bytes());
+    let (base, http) = (&server.base, &server.http);
     let register = || async {
         let response = http
             .post(format!("{base}/xds/registry"))
