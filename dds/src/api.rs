@@ -38,7 +38,7 @@ impl ApiError {
     }
 
     fn internal(cause: &dyn std::fmt::Display) -> Self {
-        let request_id = uuid::Uuid::new_v4();
+        let request_id = crate::request_id::current();
         tracing::error!(%cause, %request_id, "internal failure in the JSON API");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,

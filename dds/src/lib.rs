@@ -10,5 +10,6 @@ pub mod app;
 pub mod config;
 pub mod edge;
 pub mod idcard;
+pub mod request_id;
 pub mod serve;
 pub mod validate;

@@ -24,6 +24,7 @@ pub fn router(app: Arc<App>) -> Router {
         // The SOAP edge counts body bytes against the configured limits itself (HTTP 413 with
         // a SOAP fault), so axum's default 2 MB cap must not cut in first.
         .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn(crate::request_id::assign))
         .with_state(app)
 }
 

@@ -359,3 +359,26 @@ async fn known_patient_policy_accepts_only_fed_patients() {
     let body = register().await;
     assert!(body.contains(SUCCESS), "{body}");
 }
+
+#[tokio::test]
+async fn every_answer_names_its_request_id() {
+    let server = TestServer::start().await;
+    let response = server
+        .http
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap();
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    let other = server
+        .http
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(other.headers()["x-request-id"].to_str().unwrap(), id);
+}

@@ -96,7 +96,7 @@ pub fn fault_response_with_status(
 
 /// A receiver fault for an internal failure: logged with its cause, answered without it.
 pub fn internal_fault(cause: &dyn std::fmt::Display, relates_to: Option<&str>) -> Response {
-    let request_id = new_message_id();
+    let request_id = crate::request_id::current();
     tracing::error!(%cause, %request_id, "internal failure");
     fault_response(
         FaultCode::Receiver,
