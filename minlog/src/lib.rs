@@ -39,6 +39,8 @@ pub enum AuditError {
     BadCursor(String),
     #[error("time cannot be formatted: {0}")]
     Time(#[from] time::error::Format),
+    #[error("a stored record is not readable: {0}")]
+    Corrupt(String),
 }
 
 /// One request turned away before it reached the registry or repository.
@@ -69,6 +71,9 @@ pub struct Page<T> {
 pub struct AuditStore {
     pool: SqlitePool,
 }
+
+mod access;
+pub use access::{AccessAction, AccessOutcome, AccessRecord, Followup, RecordedAccess};
 
 impl AuditStore {
     /// Opens (creating if needed) the store at `path` and applies pending migrations.

@@ -1,0 +1,425 @@
+//! Access records (MinLog) and the treatment-relation follow-ups they order.
+//!
+//! An access record and, for a health professional's access to a patient's data, its BRS
+//! follow-up are written in **one transaction**: either both are durable or neither is, so a
+//! follow-up can never be lost while its access is logged, nor ordered for an access that was
+//! not. The caller commits this before it answers (fail closed: no record, no data).
+//!
+//! Invariants:
+//! - Append-only for records; follow-ups only move `pending` → `delivered` or `pending` →
+//!   `dead` (that delivery belongs to the outbox worker, not written yet).
+//! - Lists are newest first with an opaque cursor (the row id), never by offset, so concurrent
+//!   writes do not shift pages.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::{AuditError, AuditStore, LIST_LIMIT_MAX, Page};
+
+/// What the access did (INTERFACE.md MinLog `action`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessAction {
+    Query,
+    Retrieve,
+    Register,
+    Update,
+    Delete,
+}
+
+impl AccessAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessAction::Query => "query",
+            AccessAction::Retrieve => "retrieve",
+            AccessAction::Register => "register",
+            AccessAction::Update => "update",
+            AccessAction::Delete => "delete",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, AuditError> {
+        Ok(match text {
+            "query" => AccessAction::Query,
+            "retrieve" => AccessAction::Retrieve,
+            "register" => AccessAction::Register,
+            "update" => AccessAction::Update,
+            "delete" => AccessAction::Delete,
+            other => return Err(AuditError::Corrupt(format!("unknown action {other:?}"))),
+        })
+    }
+}
+
+/// How the access ended (INTERFACE.md MinLog `outcome`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessOutcome {
+    /// Everything asked for was given.
+    Allowed,
+    /// Some documents were withheld by the citizen's consent.
+    Filtered,
+    /// Nothing was given.
+    Rejected,
+}
+
+impl AccessOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessOutcome::Allowed => "allowed",
+            AccessOutcome::Filtered => "filtered",
+            AccessOutcome::Rejected => "rejected",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, AuditError> {
+        Ok(match text {
+            "allowed" => AccessOutcome::Allowed,
+            "filtered" => AccessOutcome::Filtered,
+            "rejected" => AccessOutcome::Rejected,
+            other => return Err(AuditError::Corrupt(format!("unknown outcome {other:?}"))),
+        })
+    }
+}
+
+/// One access that concerns a patient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccessRecord {
+    /// RFC 3339 UTC ([`crate::now_rfc3339`]).
+    pub time: String,
+    pub patient_cpr: String,
+    pub user_cpr: Option<String>,
+    pub user_name: Option<String>,
+    /// The caller's role (`doctor`, `system`, …).
+    pub user_role: String,
+    pub organisation_sor: Option<String>,
+    pub organisation_cvr: Option<String>,
+    pub organisation_name: Option<String>,
+    pub it_system: Option<String>,
+    /// CPR of the doctor on whose behalf the user acted.
+    pub on_behalf_of: Option<String>,
+    pub action: AccessAction,
+    /// uniqueIds of the documents concerned.
+    pub documents: Vec<String>,
+    /// The reason given with a consent override, if one was used.
+    pub override_reason: Option<String>,
+    pub outcome: AccessOutcome,
+}
+
+/// What a committed access produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedAccess {
+    pub record_id: i64,
+    /// The follow-up's `event_id`, when one was ordered.
+    pub followup_event_id: Option<String>,
+}
+
+/// A treatment-relation follow-up as it waits in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Followup {
+    pub event_id: String,
+    pub patient_cpr: String,
+    /// The JSON body for `POST {brs-url}`.
+    pub payload: serde_json::Value,
+    /// `pending`, `delivered` or `dead`.
+    pub state: String,
+    pub attempts: u32,
+    pub next_attempt_at: String,
+    pub last_error: Option<String>,
+}
+
+impl AuditStore {
+    /// Commits an access record and, when `order_followup`, its BRS follow-up, in one
+    /// transaction; returns once both are durable.
+    pub async fn record_access(
+        &self,
+        record: &AccessRecord,
+        order_followup: bool,
+    ) -> Result<RecordedAccess, AuditError> {
+        let documents = serde_json::to_string(&record.documents)
+            .map_err(|e| AuditError::Corrupt(e.to_string()))?;
+        let mut tx = self.pool.begin().await?;
+        let record_id: i64 = sqlx::query_scalar(
+            "INSERT INTO access_record (time, patient_cpr, user_cpr, user_name, user_role, \
+             organisation_sor, organisation_cvr, organisation_name, it_system, on_behalf_of, \
+             action, documents, override_reason, outcome) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&record.time)
+        .bind(&record.patient_cpr)
+        .bind(&record.user_cpr)
+        .bind(&record.user_name)
+        .bind(&record.user_role)
+        .bind(&record.organisation_sor)
+        .bind(&record.organisation_cvr)
+        .bind(&record.organisation_name)
+        .bind(&record.it_system)
+        .bind(&record.on_behalf_of)
+        .bind(record.action.as_str())
+        .bind(&documents)
+        .bind(&record.override_reason)
+        .bind(record.outcome.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        let followup_event_id = if order_followup {
+            let event_id = uuid::Uuid::new_v4().to_string();
+            let payload = serde_json::json!({
+                "event_id": event_id,
+                "time": record.time,
+                "patient_cpr": record.patient_cpr,
+                "professional_cpr": record.user_cpr,
+                "organisation": {
+                    "sor": record.organisation_sor,
+                    "cvr": record.organisation_cvr,
+                    "name": record.organisation_name,
+                },
+                "on_behalf_of": record.on_behalf_of,
+                "action": record.action.as_str(),
+                "documents": record.documents,
+            });
+            sqlx::query(
+                "INSERT INTO followup_outbox (event_id, access_record_id, patient_cpr, payload, \
+                 state, attempts, next_attempt_at) VALUES (?, ?, ?, ?, 'pending', 0, ?)",
+            )
+            .bind(&event_id)
+            .bind(record_id)
+            .bind(&record.patient_cpr)
+            .bind(payload.to_string())
+            .bind(&record.time)
+            .execute(&mut *tx)
+            .await?;
+            Some(event_id)
+        } else {
+            None
+        };
+        tx.commit().await?;
+        Ok(RecordedAccess {
+            record_id,
+            followup_event_id,
+        })
+    }
+
+    /// A patient's access records, newest first, optionally within `[from, to)` (RFC 3339
+    /// or date prefixes compare as text).
+    pub async fn list_for_patient(
+        &self,
+        patient_cpr: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<AccessRecord>, AuditError> {
+        self.list_where("patient_cpr", patient_cpr, from, to, limit, cursor)
+            .await
+    }
+
+    /// Access records made on a doctor's behalf (the delegation view), newest first.
+    pub async fn list_on_behalf_of(
+        &self,
+        doctor_cpr: &str,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<AccessRecord>, AuditError> {
+        self.list_where("on_behalf_of", doctor_cpr, None, None, limit, cursor)
+            .await
+    }
+
+    /// Follow-ups in the outbox in the order they were committed (pending, delivered and
+    /// dead alike), for `/admin/v1/outbox` and the delivery worker.
+    pub async fn followups(&self, limit: u32) -> Result<Vec<Followup>, AuditError> {
+        let rows = sqlx::query(
+            "SELECT event_id, patient_cpr, payload, state, attempts, next_attempt_at, last_error \
+             FROM followup_outbox ORDER BY id LIMIT ?",
+        )
+        .bind(i64::from(limit.clamp(1, LIST_LIMIT_MAX)))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let payload: String = row.try_get("payload")?;
+                Ok(Followup {
+                    event_id: row.try_get("event_id")?,
+                    patient_cpr: row.try_get("patient_cpr")?,
+                    payload: serde_json::from_str(&payload)
+                        .map_err(|e| AuditError::Corrupt(e.to_string()))?,
+                    state: row.try_get("state")?,
+                    attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(0),
+                    next_attempt_at: row.try_get("next_attempt_at")?,
+                    last_error: row.try_get("last_error")?,
+                })
+            })
+            .collect()
+    }
+
+    /// One query for both list views; `column` is one of our two constant column names,
+    /// never caller input.
+    async fn list_where(
+        &self,
+        column: &'static str,
+        value: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<AccessRecord>, AuditError> {
+        debug_assert!(matches!(column, "patient_cpr" | "on_behalf_of"));
+        let limit = limit.clamp(1, LIST_LIMIT_MAX);
+        let before_id = match cursor {
+            None => i64::MAX,
+            Some(text) => text
+                .parse::<i64>()
+                .ok()
+                .filter(|id| *id > 0)
+                .ok_or_else(|| AuditError::BadCursor(text.to_owned()))?,
+        };
+        let sql = format!(
+            "SELECT * FROM access_record WHERE {column} = ? AND id < ? \
+             AND (? IS NULL OR time >= ?) AND (? IS NULL OR time < ?) \
+             ORDER BY id DESC LIMIT ?"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(value)
+            .bind(before_id)
+            .bind(from)
+            .bind(from)
+            .bind(to)
+            .bind(to)
+            .bind(i64::from(limit) + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        let more = rows.len() > limit as usize;
+        let mut items = Vec::with_capacity(rows.len().min(limit as usize));
+        let mut last_id = None;
+        for row in rows.iter().take(limit as usize) {
+            last_id = Some(row.try_get::<i64, _>("id")?);
+            let documents: String = row.try_get("documents")?;
+            items.push(AccessRecord {
+                time: row.try_get("time")?,
+                patient_cpr: row.try_get("patient_cpr")?,
+                user_cpr: row.try_get("user_cpr")?,
+                user_name: row.try_get("user_name")?,
+                user_role: row.try_get("user_role")?,
+                organisation_sor: row.try_get("organisation_sor")?,
+                organisation_cvr: row.try_get("organisation_cvr")?,
+                organisation_name: row.try_get("organisation_name")?,
+                it_system: row.try_get("it_system")?,
+                on_behalf_of: row.try_get("on_behalf_of")?,
+                action: AccessAction::parse(&row.try_get::<String, _>("action")?)?,
+                documents: serde_json::from_str(&documents)
+                    .map_err(|e| AuditError::Corrupt(e.to_string()))?,
+                override_reason: row.try_get("override_reason")?,
+                outcome: AccessOutcome::parse(&row.try_get::<String, _>("outcome")?)?,
+            });
+        }
+        Ok(Page {
+            items,
+            next_cursor: if more {
+                last_id.map(|id| id.to_string())
+            } else {
+                None
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(patient: &str, minute: u32, on_behalf_of: Option<&str>) -> AccessRecord {
+        AccessRecord {
+            time: format!("2026-11-25T10:{minute:02}:00.000000Z"),
+            patient_cpr: patient.into(),
+            user_cpr: Some("0804569723".into()),
+            user_name: Some("Ida Engel".into()),
+            user_role: "secretary".into(),
+            organisation_sor: Some("328081000016004".into()),
+            organisation_cvr: None,
+            organisation_name: Some("Rigshospitalet".into()),
+            it_system: Some("EOJ".into()),
+            on_behalf_of: on_behalf_of.map(Into::into),
+            action: AccessAction::Query,
+            documents: vec!["2.25.1".into(), "2.25.2".into()],
+            override_reason: None,
+            outcome: AccessOutcome::Allowed,
+        }
+    }
+
+    async fn store() -> (tempfile::TempDir, AuditStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = AuditStore::open(&dir.path().join("minlog.sqlite"))
+            .await
+            .unwrap();
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn record_and_followup_commit_together_and_read_back() {
+        let (_dir, store) = store().await;
+        let recorded = store
+            .record_access(&record("0201919990", 1, Some("0101700013")), true)
+            .await
+            .unwrap();
+        let event_id = recorded.followup_event_id.unwrap();
+        let followups = store.followups(10).await.unwrap();
+        assert_eq!(followups.len(), 1);
+        assert_eq!(followups[0].event_id, event_id);
+        assert_eq!(followups[0].state, "pending");
+        assert_eq!(followups[0].payload["patient_cpr"], "0201919990");
+        assert_eq!(followups[0].payload["professional_cpr"], "0804569723");
+        assert_eq!(followups[0].payload["documents"][1], "2.25.2");
+
+        let page = store
+            .list_for_patient("0201919990", None, None, 10, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            page.items,
+            vec![record("0201919990", 1, Some("0101700013"))]
+        );
+        let delegated = store
+            .list_on_behalf_of("0101700013", 10, None)
+            .await
+            .unwrap();
+        assert_eq!(delegated.items.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn lists_page_newest_first_and_filter_by_time() {
+        let (_dir, store) = store().await;
+        for minute in 0..5 {
+            store
+                .record_access(&record("0201919990", minute, None), false)
+                .await
+                .unwrap();
+        }
+        store
+            .record_access(&record("0101700013", 9, None), false)
+            .await
+            .unwrap();
+        assert!(store.followups(10).await.unwrap().is_empty());
+        let first = store
+            .list_for_patient("0201919990", None, None, 2, None)
+            .await
+            .unwrap();
+        let minutes: Vec<&str> = first.items.iter().map(|r| &r.time[14..16]).collect();
+        assert_eq!(minutes, ["04", "03"]);
+        let rest = store
+            .list_for_patient("0201919990", None, None, 10, first.next_cursor.as_deref())
+            .await
+            .unwrap();
+        assert_eq!(rest.items.len(), 3);
+        assert_eq!(rest.next_cursor, None);
+        let window = store
+            .list_for_patient(
+                "0201919990",
+                Some("2026-11-25T10:01"),
+                Some("2026-11-25T10:03"),
+                10,
+                None,
+            )
+            .await
+            .unwrap();
+        let minutes: Vec<&str> = window.items.iter().map(|r| &r.time[14..16]).collect();
+        assert_eq!(minutes, ["02", "01"]);
+    }
+}
