@@ -98,6 +98,7 @@
 
 mod decide;
 pub mod directive;
+pub mod store;
 
 pub use decide::{
     Accessor, ConsentOptions, Decision, DocumentFacts, Lifted, Override, WithholdReason, decide,
@@ -105,3 +106,4 @@ pub use decide::{
 pub use directive::{
     Block, BlockError, BlockId, BlockKind, Directives, NewBlock, OptOut, SOR_CHARS_MAX, parse_block,
 };
+pub use store::{ConsentStore, StoreError};

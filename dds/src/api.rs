@@ -37,7 +37,7 @@ impl ApiError {
         }
     }
 
-    fn internal(cause: &dyn std::fmt::Display) -> Self {
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         let request_id = crate::request_id::current();
         tracing::error!(%cause, %request_id, "internal failure in the JSON API");
         ApiError::new(

@@ -17,6 +17,7 @@ use crate::edge::auth::Door;
 /// File names inside the data directory.
 pub const REGISTRY_DB: &str = "registry.sqlite";
 pub const MINLOG_DB: &str = "minlog.sqlite";
+pub const CONSENT_DB: &str = "consent.sqlite";
 
 pub struct App {
     pub config: Config,
@@ -26,6 +27,8 @@ pub struct App {
     pub validation: xds_validate::ValidationConfig,
     /// ITI-41 / ITI-43: documents under `DATA/documents/`, metadata in `registry`.
     pub repository: Arc<repository::Repository>,
+    /// The citizens' consent directives (read on every decision, never cached).
+    pub consent: consent::ConsentStore,
 }
 
 impl App {
@@ -57,6 +60,9 @@ impl App {
         )
         .await
         .context("cannot open the registry store")?;
+        let consent = consent::ConsentStore::open(&config.data.join(CONSENT_DB))
+            .await
+            .context("cannot open the consent store")?;
         let door = Door {
             verifier: Verifier::new(trust, config.identity.clone()),
             policy: config.policy.clone(),
@@ -73,6 +79,7 @@ impl App {
             validation: config.validation.clone(),
             registry,
             repository: Arc::new(repository),
+            consent,
             door,
             config,
         })

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod app;
 pub mod config;
+pub mod consent_api;
 pub mod edge;
 pub mod idcard;
 pub mod request_id;

@@ -21,6 +21,20 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/xds/repository", post(crate::edge::repository::handle))
         .route("/admin/v1/rejected", get(crate::api::rejected))
         .route("/admin/v1/patients", post(crate::api::add_patient))
+        .route("/consent/v1/patients/{cpr}", get(crate::consent_api::get))
+        .route(
+            "/consent/v1/patients/{cpr}/opt-out",
+            axum::routing::put(crate::consent_api::put_opt_out)
+                .delete(crate::consent_api::delete_opt_out),
+        )
+        .route(
+            "/consent/v1/patients/{cpr}/blocks",
+            post(crate::consent_api::post_block),
+        )
+        .route(
+            "/consent/v1/patients/{cpr}/blocks/{id}",
+            axum::routing::delete(crate::consent_api::delete_block),
+        )
         // The SOAP edge counts body bytes against the configured limits itself (HTTP 413 with
         // a SOAP fault), so axum's default 2 MB cap must not cut in first.
         .layer(DefaultBodyLimit::disable())

@@ -1,0 +1,129 @@
+//! A real `dds` server for tests: ephemeral port, fresh data dir, cards from its development
+//! STS, and the helpers every HTTP test needs.
+#![allow(dead_code)] // each test file uses a different part of it
+
+use std::path::Path;
+
+use dds::config::{Config, ServeFlags};
+use dds::serve::Server;
+use identity::{CardRequest, DevSts, Role};
+use time::OffsetDateTime;
+
+pub struct TestServer {
+    _data: tempfile::TempDir,
+    pub base: String,
+    pub sts: DevSts,
+    pub http: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        TestServer::start_with(ServeFlags::default()).await
+    }
+
+    /// Starts a server with these flags, on an ephemeral port and a fresh data dir.
+    pub async fn start_with(flags: ServeFlags) -> TestServer {
+        let data = tempfile::tempdir().unwrap();
+        let config = Config::load(ServeFlags {
+            listen: Some("127.0.0.1:0".into()),
+            data: Some(data.path().to_owned()),
+            ..flags
+        })
+        .unwrap();
+        let server = Server::start(config).await.unwrap();
+        let base = format!("http://{}", server.local_addr());
+        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(server.serve_until(async {
+            let _ = stop.await;
+        }));
+        let sts = DevSts::open_or_create(data.path()).unwrap();
+        TestServer {
+            _data: data,
+            base,
+            sts,
+            http: reqwest::Client::new(),
+            shutdown: Some(shutdown),
+        }
+    }
+
+    pub fn card(&self, role: Role, cpr: Option<&str>) -> String {
+        let mut request = CardRequest::new(role);
+        match role {
+            Role::System => {
+                request.org_cvr = Some("33257872".into());
+                request.it_system = Some("EPJ Test".into());
+            }
+            _ => {
+                request.cpr = cpr.map(str::to_owned);
+                request.org_sor = Some("328081000016004".into());
+            }
+        }
+        self.sts.issue(&request).unwrap()
+    }
+
+    pub async fn post(&self, path: &str, envelope: String) -> (u16, String) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/soap+xml; charset=UTF-8")
+            .body(envelope)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }
+
+    /// Every rejected attempt recorded so far, newest first, read page by page.
+    pub async fn rejected(&self) -> Vec<serde_json::Value> {
+        let card = self.card(Role::Admin, Some("0101700013"));
+        let authorization = format!("SAML {}", base64_encode(card.as_bytes()));
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut url = format!("{}/admin/v1/rejected?limit=100", self.base);
+            if let Some(c) = &cursor {
+                url.push_str(&format!("&cursor={c}"));
+            }
+            let response = self
+                .http
+                .get(url)
+                .header("authorization", &authorization)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 200);
+            let page: serde_json::Value = response.json().await.unwrap();
+            items.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return items,
+            }
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+pub fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+pub fn sample(path: &str) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples");
+    std::fs::read_to_string(root.join(path)).unwrap()
+}
+
+/// Puts a wsse:Security header holding `card` first in the envelope's soap:Header.
+pub fn with_card(envelope: &str, card: &str) -> String {
+    let header = identity::security_header(card, OffsetDateTime::now_utc());
+    envelope.replacen("<soap:Header>", &format!("<soap:Header>{header}"), 1)
+}
