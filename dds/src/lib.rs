@@ -11,6 +11,7 @@ pub mod config;
 pub mod consent_api;
 pub mod edge;
 pub mod idcard;
+pub mod minlog_api;
 pub mod request_id;
 pub mod serve;
 pub mod validate;

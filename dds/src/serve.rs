@@ -21,6 +21,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/xds/repository", post(crate::edge::repository::handle))
         .route("/admin/v1/rejected", get(crate::api::rejected))
         .route("/admin/v1/patients", post(crate::api::add_patient))
+        .route(
+            "/minlog/v1/patients/{cpr}/entries",
+            get(crate::minlog_api::entries),
+        )
         .route("/consent/v1/patients/{cpr}", get(crate::consent_api::get))
         .route(
             "/consent/v1/patients/{cpr}/opt-out",

@@ -4,6 +4,7 @@
 //! ([`registry`]), and every typed error is mapped to a SOAP fault or an ebRS `RegistryError` in
 //! one place ([`respond`]).
 
+pub mod access_log;
 pub mod auth;
 pub mod registry;
 pub mod repository;

@@ -24,6 +24,7 @@ use xds_model::rim::RegistryObjectList;
 use xds_model::vocabulary::{action, dk, error_code, response_status, severity};
 use xds_validate::{Report, Severity, Transaction};
 
+use super::access_log;
 use super::auth::Attempt;
 use super::respond::{
     error_list, fault_response, fault_response_with_status, internal_fault, registry_error,
@@ -166,10 +167,25 @@ pub async fn handle(
             {
                 return response;
             }
-            match stored_query(&app, &request).await {
-                Ok(response) => respond(response.to_xml()),
-                Err(error) => internal_fault(&error, relates_to),
+            let response = match stored_query(&app, &request).await {
+                Ok(response) => response,
+                Err(error) => return internal_fault(&error, relates_to),
+            };
+            if response.response.status != response_status::FAILURE {
+                let accessed = documents_by_patient(&response, patient.as_deref());
+                if let Err(response) = access_log::record(
+                    &app,
+                    &caller,
+                    minlog::AccessAction::Query,
+                    accessed,
+                    relates_to,
+                )
+                .await
+                {
+                    return response;
+                }
             }
+            respond(response.to_xml())
         }
         (RegistryTransaction::Register, Message::SubmitObjectsRequest(request)) => {
             let patient = submission_patient_cpr(&request.registry_object_list);
@@ -385,6 +401,40 @@ pub fn findings_as_errors(report: &Report) -> Vec<RegistryError> {
         });
     }
     errors
+}
+
+/// The DocumentEntries a query answer reveals, by patient CPR, plus the patient the query
+/// named (so a query that found nothing is still logged for that patient).
+fn documents_by_patient(
+    response: &AdhocQueryResponse,
+    queried: Option<&str>,
+) -> access_log::DocumentsByPatient {
+    use xds_model::vocabulary::document_entry;
+    let mut accessed = access_log::DocumentsByPatient::new();
+    if let Some(cpr) = queried {
+        accessed.entry(cpr.to_owned()).or_default();
+    }
+    for object in &response.registry_object_list.objects {
+        let xds_model::rim::Identifiable::ExtrinsicObject(entry) = object else {
+            continue;
+        };
+        let Some(cpr) = entry
+            .object
+            .external_identifiers_by_scheme(document_entry::PATIENT_ID)
+            .next()
+            .and_then(|p| cpr_of(&p.value))
+        else {
+            continue;
+        };
+        let unique_id = entry
+            .object
+            .external_identifiers_by_scheme(document_entry::UNIQUE_ID)
+            .next()
+            .map(|u| u.value.clone())
+            .unwrap_or_else(|| entry.object.id.clone());
+        accessed.entry(cpr).or_default().push(unique_id);
+    }
+    accessed
 }
 
 /// The CPR of the patient a single-patient stored query is about, when it names one in the

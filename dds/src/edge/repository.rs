@@ -34,6 +34,7 @@ use xds_model::message::{
 use xds_model::rim::RegistryObjectList;
 use xds_model::vocabulary::{action, dk, response_status};
 
+use super::access_log;
 use super::auth::Attempt;
 use super::registry::findings_as_errors;
 use super::respond::{
@@ -301,6 +302,26 @@ pub async fn handle(
                 {
                     return response;
                 }
+            }
+            let mut accessed = access_log::DocumentsByPatient::new();
+            for document in &retrieval.documents {
+                if let Some(cpr) = document.patient_id.as_deref().and_then(cpr_of) {
+                    accessed
+                        .entry(cpr)
+                        .or_default()
+                        .push(document.document_unique_id.clone());
+                }
+            }
+            if let Err(response) = access_log::record(
+                &app,
+                &caller,
+                minlog::AccessAction::Retrieve,
+                accessed,
+                relates_to,
+            )
+            .await
+            {
+                return response;
             }
             if mtom {
                 streamed_retrieve_response(retrieval, relates_to)
