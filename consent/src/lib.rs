@@ -96,6 +96,7 @@
 //! assert_eq!(d, Decision::AllowedByOverride { lifted: vec![Lifted::Block(BlockId("b1".into()))] });
 //! ```
 
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 mod decide;
 pub mod directive;
 pub mod store;

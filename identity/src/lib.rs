@@ -47,6 +47,7 @@
 //! - Every rejection is a [`Rejection`] variant naming its cause, with the WS-Security fault
 //!   subcode it is answered with; its message never contains card contents.
 
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 mod caller;
 mod error;
 pub mod ns;
