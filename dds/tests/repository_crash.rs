@@ -3,15 +3,17 @@
 //! document is retrievable byte for byte, that no registered DocumentEntry points at missing
 //! bytes, and that no orphaned upload is left in `DATA/documents/tmp/`.
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use identity::{CardRequest, DevSts, Role};
+use support::served::Served;
 use time::OffsetDateTime;
 use xds_model::message::{DocumentContent, RetrieveDocumentSetResponse};
 
@@ -37,66 +39,6 @@ impl Prng {
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
-
-/// The `dds serve` child process.
-struct Served {
-    child: std::process::Child,
-    base: String,
-}
-
-impl Served {
-    fn start(data: &Path) -> Served {
-        let config = data.join("dds.toml");
-        if !config.exists() {
-            std::fs::write(&config, "").unwrap();
-        }
-        let mut child = Command::new(env!("CARGO_BIN_EXE_dds"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data)
-            .arg("--config")
-            .arg(&config)
-            .env("RUST_LOG", "warn")
-            .env_remove("DDS_LISTEN")
-            .env_remove("DDS_DATA")
-            .env_remove("DDS_CONFIG")
-            .env_remove("DDS_ROLE")
-            .env_remove("DDS_REGISTRY_URL")
-            .env_remove("DDS_REPOSITORY_UNIQUE_ID")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let base = loop {
-            assert!(Instant::now() < deadline, "server did not start in time");
-            let mut line = String::new();
-            let read = stdout.read_line(&mut line).unwrap();
-            assert!(read > 0, "server exited before listening");
-            if let Some(addr) = line.trim().strip_prefix("listening on ") {
-                break addr.to_owned();
-            }
-        };
-        // Keep draining stdout (logs) so that the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            let _ = std::io::copy(&mut stdout, &mut std::io::sink());
-        });
-        Served { child, base }
-    }
-
-    fn kill(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

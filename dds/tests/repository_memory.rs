@@ -3,9 +3,10 @@
 //! 64 MB. The server runs as a child process so that its memory is its own; the test streams
 //! the request from a generator and hashes the response as it streams, buffering neither.
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,7 @@ use futures_util::StreamExt;
 use identity::{CardRequest, DevSts, Role};
 use sha1::{Digest, Sha1};
 use soap::{ContentId, ContentType, Event, MtomWriter, MultipartLimits, MultipartReader};
+use support::served::Served;
 use time::OffsetDateTime;
 use xds_model::message::{DocumentContent, RetrieveDocumentSetResponse};
 
@@ -22,69 +24,6 @@ const SUCCESS: &str = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Succes
 const DOCUMENT_BYTES: u64 = 100 * 1024 * 1024;
 const CHUNK_BYTES: usize = 64 * 1024;
 const GROWTH_MAX_KB: u64 = 64 * 1024;
-
-/// The `dds serve` child process.
-struct Served {
-    child: std::process::Child,
-    base: String,
-}
-
-impl Served {
-    fn start(data: &Path) -> Served {
-        let config = data.join("dds.toml");
-        std::fs::write(&config, "").unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_dds"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data)
-            .arg("--config")
-            .arg(&config)
-            .env("RUST_LOG", "warn")
-            .env_remove("DDS_LISTEN")
-            .env_remove("DDS_DATA")
-            .env_remove("DDS_CONFIG")
-            .env_remove("DDS_ROLE")
-            .env_remove("DDS_REGISTRY_URL")
-            .env_remove("DDS_REPOSITORY_UNIQUE_ID")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let base = loop {
-            assert!(Instant::now() < deadline, "server did not start in time");
-            let mut line = String::new();
-            let read = stdout.read_line(&mut line).unwrap();
-            assert!(read > 0, "server exited before listening");
-            if let Some(addr) = line.trim().strip_prefix("listening on ") {
-                break addr.to_owned();
-            }
-        };
-        // Keep draining stdout (logs) so that the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            let _ = std::io::copy(&mut stdout, &mut std::io::sink());
-        });
-        Served { child, base }
-    }
-
-    /// A `/proc/<pid>/status` field in kB.
-    fn status_kb(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let line = status
-            .lines()
-            .find(|l| l.starts_with(&format!("{field}:")))
-            .unwrap();
-        line.split_whitespace().nth(1).unwrap().parse().unwrap()
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples")

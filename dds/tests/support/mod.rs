@@ -2,6 +2,8 @@
 //! STS, and the helpers every HTTP test needs.
 #![allow(dead_code)] // each test file uses a different part of it
 
+pub mod served;
+
 use std::path::Path;
 
 use dds::config::{Config, ServeFlags};
