@@ -69,7 +69,7 @@ impl Harness {
             data,
             base_url,
             sts,
-            http: reqwest::Client::new(),
+            http: dds::http_client::builder().build().expect("an HTTP client"),
             shutdown: Some(shutdown),
             rows: None,
         }

@@ -81,6 +81,19 @@ pub struct FileConfig {
     /// `[validation]`: severity per rule and per transaction.
     #[serde(default)]
     pub validation: xds_validate::ValidationConfig,
+    /// `[consent]`: what an override may lift.
+    #[serde(default)]
+    pub consent: ConsentConfig,
+}
+
+/// `[consent]` of `dds.toml`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentConfig {
+    /// Whether a ConsentOverride also lifts an opt-out for documents of other organisations
+    /// (INTERFACE.md: only when the config says so). Default false.
+    #[serde(default)]
+    pub override_lifts_opt_out: bool,
 }
 
 /// Flags (or their `DDS_*` environment variables) of `dds serve`; `None` means "not given".
@@ -133,6 +146,7 @@ pub struct Config {
     pub identity: identity::VerifyConfig,
     pub policy: identity::Policy,
     pub validation: xds_validate::ValidationConfig,
+    pub consent: ConsentConfig,
 }
 
 /// A configuration problem, named by key.
@@ -244,6 +258,7 @@ impl Config {
             identity: file.identity,
             policy: file.policy.unwrap_or_default(),
             validation: file.validation,
+            consent: file.consent,
         };
         Ok(config)
     }

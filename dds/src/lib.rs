@@ -10,6 +10,7 @@ pub mod app;
 pub mod config;
 pub mod consent_api;
 pub mod edge;
+pub mod http_client;
 pub mod idcard;
 pub mod minlog_api;
 pub mod request_id;

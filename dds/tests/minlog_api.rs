@@ -81,10 +81,17 @@ async fn the_citizen_sees_the_doctors_query_and_retrieval() {
     let (status, log) = log_of(&server, JENS, JENS, "").await;
     assert_eq!(status, 200, "{log}");
     let items = log["items"].as_array().unwrap();
-    assert_eq!(items.len(), 2, "{log}");
+    assert_eq!(items.len(), 3, "{log}");
     assert_eq!(items[0]["action"], "retrieve", "newest first: {log}");
     assert_eq!(items[1]["action"], "query", "{log}");
-    for item in items {
+    assert_eq!(items[2]["action"], "register", "{log}");
+    assert_eq!(items[2]["user"]["role"], "system", "{log}");
+    assert_eq!(
+        items[2]["documents"],
+        serde_json::json!([UNIQUE_ID]),
+        "{log}"
+    );
+    for item in &items[..2] {
         assert_eq!(item["documents"], serde_json::json!([UNIQUE_ID]), "{log}");
         assert_eq!(item["user"]["role"], "doctor", "{log}");
         assert_eq!(

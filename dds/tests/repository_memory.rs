@@ -70,7 +70,7 @@ async fn hundred_megabytes_in_and_out_grow_the_server_by_less_than_64_mb() {
     let data = tempfile::tempdir().unwrap();
     let server = Served::start(data.path());
     let sts = DevSts::open_or_create(data.path()).unwrap();
-    let http = reqwest::Client::builder()
+    let http = dds::http_client::builder()
         .timeout(Duration::from_secs(120))
         .build()
         .unwrap();

@@ -55,7 +55,7 @@ impl TestServer {
             data,
             base,
             sts,
-            http: reqwest::Client::new(),
+            http: dds::http_client::builder().build().unwrap(),
             shutdown: Some(shutdown),
         }
     }

@@ -11,6 +11,8 @@
 //! - [`query`]: stored-query requests and their parameter checking.
 //! - [`index`]: what is indexed about each object; [`dtm`]: time normalisation.
 //! - [`error`]: typed errors, each mapped to its XDS error code.
+//! - [`visibility`]: withholding DocumentEntries (the caller's consent decision) from an
+//!   answer, with every association, SubmissionSet and Folder that would reveal them.
 //!
 //! Stored queries (ITI-18 unless noted), all with `returnType` LeafClass or ObjectRef,
 //! `$MetadataLevel` 1|2 (1 hides superseded versions, see [`query::MetadataLevel`]) and
@@ -51,6 +53,7 @@ pub mod sqlite;
 pub mod store;
 pub mod submission;
 pub mod update;
+pub mod visibility;
 
 pub use delete::{DeleteError, Deleted, RemoveError};
 pub use error::{QueryError, RegisterError, StoreError, SubmissionError};
@@ -59,3 +62,4 @@ pub use sqlite::SqliteRegistryStore;
 pub use store::{QUERY_RESULTS_MAX, RegistryStore, StoreConfig};
 pub use submission::{PatientPolicy, RegisterOptions, Registered};
 pub use update::{UpdateError, UpdateFinding, Updated};
+pub use visibility::{AnsweredDocument, QueryResult, Restricted, ResultObject, restrict};

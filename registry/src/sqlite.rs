@@ -30,8 +30,8 @@ use crate::dtm;
 use crate::error::{QueryError, RegisterError, StoreError};
 use crate::index::{ObjectIndex, ObjectKind, slot};
 use crate::query::{
-    self, CodeCondition, ContentFilter, DocumentFilter, FolderFilter, MetadataLevel, QueryResponse,
-    ReturnType, Selector, StoredQuery, StoredQueryRequest, SubmissionSetFilter, TimeRange,
+    self, CodeCondition, ContentFilter, DocumentFilter, FolderFilter, MetadataLevel, ReturnType,
+    Selector, StoredQuery, StoredQueryRequest, SubmissionSetFilter, TimeRange,
 };
 use crate::store::{BUSY_TIMEOUT, IN_LIST_VALUES_MAX, RegistryStore, StoreConfig};
 use crate::submission::{
@@ -42,6 +42,7 @@ use crate::update::{
     self, StoredAssociation, StoredVersion, UpdateEffects, UpdateError, UpdateFacts, UpdatePlan,
     Updated,
 };
+use crate::visibility::{QueryResult, ResultObject};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -543,6 +544,7 @@ struct StoredRow {
     kind: ObjectKind,
     xml: String,
     patient_id: Option<String>,
+    unique_id: Option<String>,
     status: String,
     /// No object of the same logicalId has a higher version.
     is_latest: bool,
@@ -551,7 +553,7 @@ struct StoredRow {
     target_object: Option<String>,
 }
 
-const SELECT_ROW: &str = "SELECT o.entry_uuid, o.kind, o.xml, o.patient_id, o.status, \
+const SELECT_ROW: &str = "SELECT o.entry_uuid, o.kind, o.xml, o.patient_id, o.unique_id, o.status, \
      o.source_object, o.target_object, \
      (o.version = (SELECT MAX(v.version) FROM registry_object v WHERE v.logical_id = o.logical_id)) \
      AS is_latest FROM registry_object o WHERE ";
@@ -645,18 +647,29 @@ impl ResultSet {
         Ok(())
     }
 
-    fn into_response(self, return_type: ReturnType) -> Result<QueryResponse, QueryError> {
-        Ok(match return_type {
-            ReturnType::ObjectRef => {
-                QueryResponse::ObjectRefs(self.rows.into_iter().map(|r| r.entry_uuid).collect())
-            }
-            ReturnType::LeafClass => QueryResponse::LeafClass(
-                self.rows
-                    .iter()
-                    .map(|r| codec::from_xml(&r.entry_uuid, &r.xml))
-                    .collect::<Result<_, _>>()?,
-            ),
-        })
+    fn into_result(self, return_type: ReturnType) -> QueryResult {
+        QueryResult {
+            objects: self
+                .rows
+                .into_iter()
+                .map(StoredRow::into_result_object)
+                .collect(),
+            return_type,
+        }
+    }
+}
+
+impl StoredRow {
+    fn into_result_object(self) -> ResultObject {
+        ResultObject {
+            entry_uuid: self.entry_uuid,
+            kind: self.kind,
+            xml: self.xml,
+            patient_id: self.patient_id,
+            unique_id: self.unique_id,
+            source_object: self.source_object,
+            target_object: self.target_object,
+        }
     }
 }
 
@@ -763,6 +776,7 @@ impl SqliteRegistryStore {
                     kind,
                     xml: row.try_get("xml").map_err(StoreError::from)?,
                     patient_id: row.try_get("patient_id").map_err(StoreError::from)?,
+                    unique_id: row.try_get("unique_id").map_err(StoreError::from)?,
                     status: row.try_get("status").map_err(StoreError::from)?,
                     is_latest: row.try_get("is_latest").map_err(StoreError::from)?,
                     source_object: row.try_get("source_object").map_err(StoreError::from)?,
@@ -1188,7 +1202,7 @@ impl RegistryStore for SqliteRegistryStore {
         Ok(updated)
     }
 
-    async fn query(&self, request: &StoredQueryRequest) -> Result<QueryResponse, QueryError> {
+    async fn query_result(&self, request: &StoredQueryRequest) -> Result<QueryResult, QueryError> {
         let query = StoredQuery::parse(request)?;
         let level = query::metadata_level(request)?;
         let mut result = ResultSet::new(self.config.query_results_max, level);
@@ -1196,7 +1210,32 @@ impl RegistryStore for SqliteRegistryStore {
         if !query.is_multi_patient() {
             result.check_single_patient()?;
         }
-        result.into_response(request.return_type)
+        Ok(result.into_result(request.return_type))
+    }
+
+    async fn objects_by_ids(
+        &self,
+        entry_uuids: &[String],
+    ) -> Result<Vec<ResultObject>, QueryError> {
+        Ok(self
+            .by_ids(entry_uuids)
+            .await?
+            .into_iter()
+            .map(StoredRow::into_result_object)
+            .collect())
+    }
+
+    async fn has_member_targets(
+        &self,
+        containers: &[String],
+    ) -> Result<Vec<(String, String)>, QueryError> {
+        let has_member = [association_type::HAS_MEMBER.to_owned()];
+        Ok(self
+            .associations(AssociationEnd::Source, containers, Some(&has_member))
+            .await?
+            .iter()
+            .filter_map(association_ends)
+            .collect())
     }
 
     async fn delete(&self, entry_uuids: &[String]) -> Result<Deleted, DeleteError> {

@@ -25,6 +25,7 @@ use crate::error::{QueryError, RegisterError, StoreError};
 use crate::query::{QueryResponse, StoredQueryRequest};
 use crate::submission::{RegisterOptions, Registered};
 use crate::update::{UpdateError, Updated};
+use crate::visibility::{QueryResult, ResultObject};
 
 /// Most objects one stored query may answer; above it the query fails with
 /// `XDSTooManyResults` (never a silent truncation). 10,000 covers a lifetime of appointments
@@ -81,8 +82,25 @@ pub trait RegistryStore: Send + Sync {
         options: RegisterOptions,
     ) -> Result<Updated, UpdateError>;
 
-    /// ITI-18 / ITI-51: runs one stored query.
-    async fn query(&self, request: &StoredQueryRequest) -> Result<QueryResponse, QueryError>;
+    /// ITI-18 / ITI-51: runs one stored query and answers its objects as stored, for the
+    /// caller to restrict ([`crate::visibility::restrict`]) before they become the response.
+    async fn query_result(&self, request: &StoredQueryRequest) -> Result<QueryResult, QueryError>;
+
+    /// ITI-18 / ITI-51: runs one stored query, unrestricted.
+    async fn query(&self, request: &StoredQueryRequest) -> Result<QueryResponse, QueryError> {
+        self.query_result(request).await?.into_response()
+    }
+
+    /// The stored objects with these entryUUIDs (those that exist), for restricting answers.
+    async fn objects_by_ids(&self, entry_uuids: &[String])
+    -> Result<Vec<ResultObject>, QueryError>;
+
+    /// `(container, member)` of every HasMember association whose source is one of
+    /// `containers` (SubmissionSets or Folders), whatever its status.
+    async fn has_member_targets(
+        &self,
+        containers: &[String],
+    ) -> Result<Vec<(String, String)>, QueryError>;
 
     /// ITI-62: deletes the named objects (entryUUIDs of the `rim:ObjectRefList`), all or
     /// nothing. The caller has checked the request's form (no AdhocQuery, no deletionScope).

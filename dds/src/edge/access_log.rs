@@ -2,7 +2,8 @@
 //!
 //! Fail closed: the records are committed before the response leaves; if that fails the
 //! caller gets a receiver fault and no data. A follow-up is ordered for a health
-//! professional's access that returned a patient's documents.
+//! professional's access that returned a patient's documents (queries and retrievals only:
+//! registering a document is not looking at the patient's record).
 
 use std::collections::BTreeMap;
 
@@ -17,17 +18,53 @@ use crate::app::App;
 /// appears: a query about them is an access too).
 pub type DocumentsByPatient = BTreeMap<String, Vec<String>>;
 
+/// One access to log: one record per patient it concerned.
+pub struct Access<'a> {
+    pub caller: &'a Caller,
+    pub action: AccessAction,
+    pub outcome: AccessOutcome,
+    /// The reason of a consent override the caller sent.
+    pub override_reason: Option<&'a str>,
+    pub documents: DocumentsByPatient,
+}
+
+impl<'a> Access<'a> {
+    pub fn new(caller: &'a Caller, action: AccessAction, documents: DocumentsByPatient) -> Self {
+        Access {
+            caller,
+            action,
+            outcome: AccessOutcome::Allowed,
+            override_reason: None,
+            documents,
+        }
+    }
+
+    /// The same access for one patient and no documents, with the outcome `rejected`.
+    pub fn rejected(caller: &'a Caller, action: AccessAction, patient_cpr: &str) -> Self {
+        Access {
+            caller,
+            action,
+            outcome: AccessOutcome::Rejected,
+            override_reason: None,
+            documents: BTreeMap::from([(patient_cpr.to_owned(), Vec::new())]),
+        }
+    }
+}
+
 /// Commits one record per patient concerned; on failure, the answer to send instead.
 pub async fn record(
     app: &App,
-    caller: &Caller,
-    action: AccessAction,
-    documents: DocumentsByPatient,
+    access: Access<'_>,
     relates_to: Option<&str>,
 ) -> Result<(), Response> {
+    let caller = access.caller;
     let time = minlog::now_rfc3339().map_err(|e| internal_fault(&e, relates_to))?;
-    for (patient_cpr, documents) in documents {
-        let order_followup = caller.role.is_health_professional() && !documents.is_empty();
+    let reads = matches!(access.action, AccessAction::Query | AccessAction::Retrieve);
+    for (patient_cpr, documents) in access.documents {
+        let order_followup = reads
+            && caller.role.is_health_professional()
+            && access.outcome != AccessOutcome::Rejected
+            && !documents.is_empty();
         let record = AccessRecord {
             time: time.clone(),
             patient_cpr,
@@ -39,10 +76,10 @@ pub async fn record(
             organisation_name: caller.organisation.name.clone(),
             it_system: caller.it_system.clone(),
             on_behalf_of: caller.on_behalf_of.clone(),
-            action,
+            action: access.action,
             documents,
-            override_reason: None,
-            outcome: AccessOutcome::Allowed,
+            override_reason: access.override_reason.map(str::to_owned),
+            outcome: access.outcome,
         };
         app.door
             .audit

@@ -6,6 +6,7 @@
 
 pub mod access_log;
 pub mod auth;
+pub mod consent_filter;
 pub mod registry;
 pub mod repository;
 pub mod respond;
@@ -47,6 +48,9 @@ pub struct Admitted {
     pub relates_to: Option<String>,
     pub caller: Caller,
     pub body: Message,
+    /// The consent override the request asked for (`dds:ConsentOverride` or
+    /// `hsuid:HsuidHeader`); only a health professional's lifts anything.
+    pub consent_override: Option<soap::ConsentOverride>,
 }
 
 /// The steps every SOAP endpoint takes before its own work: parse the envelope, take the
@@ -103,6 +107,14 @@ pub async fn admit(
         relates_to: relates_to.as_deref(),
     };
     let caller = app.door.authenticate(&envelope, attempt).await?;
+    let consent_override = envelope.consent_override().map_err(|error| {
+        fault_response(
+            FaultCode::Sender,
+            None,
+            &format!("The consent override header is malformed: {error}"),
+            relates_to.as_deref(),
+        )
+    })?;
     let body = parse_body(&envelope.body).map_err(|error| {
         fault_response(
             FaultCode::Sender,
@@ -116,5 +128,6 @@ pub async fn admit(
         relates_to,
         caller,
         body,
+        consent_override,
     })
 }

@@ -14,18 +14,20 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use identity::Operation;
+use minlog::{AccessAction, AccessOutcome};
 use registry::{RegisterOptions, StoredQueryRequest};
 use soap::{EnvelopeOptions, FaultCode, MultipartLimits};
 use xds_model::message::{
     AdhocQueryRequest, AdhocQueryResponse, Message, RegistryError, RegistryResponse,
     RemoveObjectsRequest, SubmitObjectsRequest,
 };
-use xds_model::rim::RegistryObjectList;
-use xds_model::vocabulary::{action, dk, error_code, response_status, severity};
+use xds_model::rim::{ExtrinsicObject, RegistryObjectList};
+use xds_model::vocabulary::{action, error_code, response_status, severity};
 use xds_validate::{Report, Severity, Transaction};
 
 use super::access_log;
 use super::auth::Attempt;
+use super::consent_filter::{ConsentGate, cpr_of};
 use super::respond::{
     error_list, fault_response, fault_response_with_status, internal_fault, registry_error,
     soap_response,
@@ -123,6 +125,7 @@ pub async fn handle(
     let relates_to = admitted.relates_to.as_deref();
     let caller = admitted.caller;
     let body = admitted.body;
+    let admitted_override = admitted.consent_override;
     let attempt = || Attempt {
         peer,
         transaction: request_action,
@@ -165,55 +168,84 @@ pub async fn handle(
                 .authorize(&caller, operation, patient.as_deref(), attempt())
                 .await
             {
-                return response;
+                return log_refusal(
+                    &app,
+                    &caller,
+                    AccessAction::Query,
+                    patient,
+                    response,
+                    relates_to,
+                )
+                .await;
             }
-            let response = match stored_query(&app, &request).await {
+            let answered = match stored_query(&app, &request).await {
+                Ok(QueryOutcome::Answered { result, warnings }) => (result, warnings),
+                Ok(QueryOutcome::Refused(response)) => {
+                    let answer = respond(response.to_xml());
+                    return log_refusal(
+                        &app,
+                        &caller,
+                        AccessAction::Query,
+                        patient,
+                        answer,
+                        relates_to,
+                    )
+                    .await;
+                }
+                Err(error) => return internal_fault(&error, relates_to),
+            };
+            let (result, warnings) = answered;
+            match consent_filtered_answer(
+                &app,
+                &caller,
+                admitted_override.as_ref(),
+                patient.as_deref(),
+                result,
+                warnings,
+                relates_to,
+            )
+            .await
+            {
+                Ok(response) => respond(response.to_xml()),
+                Err(response) => response,
+            }
+        }
+        (
+            RegistryTransaction::Register | RegistryTransaction::Update,
+            Message::SubmitObjectsRequest(request),
+        ) => {
+            let (operation, action, validation) = if transaction == RegistryTransaction::Update {
+                (Operation::Update, AccessAction::Update, Transaction::Iti57)
+            } else {
+                (
+                    Operation::Register,
+                    AccessAction::Register,
+                    Transaction::Iti42,
+                )
+            };
+            let list = &request.registry_object_list;
+            let patient = submission_patient_cpr(list);
+            if let Err(response) = app
+                .door
+                .authorize(&caller, operation, patient.as_deref(), attempt())
+                .await
+            {
+                return log_refusal(&app, &caller, action, patient, response, relates_to).await;
+            }
+            let response = match submit(&app, &request, validation).await {
                 Ok(response) => response,
                 Err(error) => return internal_fault(&error, relates_to),
             };
-            if response.response.status != response_status::FAILURE {
-                let accessed = documents_by_patient(&response, patient.as_deref());
-                if let Err(response) = access_log::record(
-                    &app,
-                    &caller,
-                    minlog::AccessAction::Query,
-                    accessed,
-                    relates_to,
-                )
-                .await
-                {
-                    return response;
-                }
+            let mut documents = access_log::DocumentsByPatient::new();
+            if let Some(patient) = patient {
+                documents.insert(patient, submitted_document_unique_ids(list));
+            }
+            if let Err(fault) =
+                log_write(&app, &caller, action, documents, &response, relates_to).await
+            {
+                return fault;
             }
             respond(response.to_xml())
-        }
-        (RegistryTransaction::Register, Message::SubmitObjectsRequest(request)) => {
-            let patient = submission_patient_cpr(&request.registry_object_list);
-            if let Err(response) = app
-                .door
-                .authorize(&caller, Operation::Register, patient.as_deref(), attempt())
-                .await
-            {
-                return response;
-            }
-            match submit(&app, &request, Transaction::Iti42).await {
-                Ok(response) => respond(response.to_xml()),
-                Err(error) => internal_fault(&error, relates_to),
-            }
-        }
-        (RegistryTransaction::Update, Message::SubmitObjectsRequest(request)) => {
-            let patient = submission_patient_cpr(&request.registry_object_list);
-            if let Err(response) = app
-                .door
-                .authorize(&caller, Operation::Update, patient.as_deref(), attempt())
-                .await
-            {
-                return response;
-            }
-            match submit(&app, &request, Transaction::Iti57).await {
-                Ok(response) => respond(response.to_xml()),
-                Err(error) => internal_fault(&error, relates_to),
-            }
         }
         (RegistryTransaction::Delete, Message::RemoveObjectsRequest(request)) => {
             if let Err(response) = app
@@ -223,10 +255,34 @@ pub async fn handle(
             {
                 return response;
             }
-            match delete(&app, &request).await {
-                Ok(response) => respond(response.to_xml()),
-                Err(error) => internal_fault(&error, relates_to),
+            let ids: Vec<String> = request
+                .object_refs
+                .iter()
+                .flatten()
+                .map(|r| r.id.clone())
+                .collect();
+            // Read before the delete: afterwards the objects, and so their patients, are gone.
+            let concerned = match app.registry.objects_by_ids(&ids).await {
+                Ok(objects) => deleted_documents_by_patient(&objects),
+                Err(error) => return internal_fault(&error, relates_to),
+            };
+            let response = match delete(&app, &request).await {
+                Ok(response) => response,
+                Err(error) => return internal_fault(&error, relates_to),
+            };
+            if let Err(fault) = log_write(
+                &app,
+                &caller,
+                AccessAction::Delete,
+                concerned,
+                &response,
+                relates_to,
+            )
+            .await
+            {
+                return fault;
             }
+            respond(response.to_xml())
         }
         (transaction, _) => fault_response(
             FaultCode::Sender,
@@ -239,39 +295,201 @@ pub async fn handle(
     }
 }
 
-/// ITI-18 / ITI-51: validate the parameters, run the stored query, answer.
+/// What a stored query came to before consent filtering.
+enum QueryOutcome {
+    /// The objects found and the validation warnings to answer with.
+    Answered {
+        result: registry::QueryResult,
+        warnings: Vec<RegistryError>,
+    },
+    /// A Failure response (bad parameters, too many results, another patient's objects).
+    Refused(AdhocQueryResponse),
+}
+
+/// ITI-18 / ITI-51: validate the parameters and run the stored query.
 async fn stored_query(
     app: &App,
     request: &AdhocQueryRequest,
-) -> Result<AdhocQueryResponse, registry::StoreError> {
+) -> Result<QueryOutcome, registry::StoreError> {
     let report = xds_validate::validate_adhoc_query_request(request, &app.validation);
     if report.rejects() {
-        return Ok(AdhocQueryResponse {
+        return Ok(QueryOutcome::Refused(AdhocQueryResponse {
             response: failure(findings_as_errors(&report)),
             ..AdhocQueryResponse::default()
-        });
+        }));
     }
     let warnings = findings_as_errors(&report);
     let query = StoredQueryRequest::from_adhoc_query_request(request);
-    match app.registry.query(&query).await {
-        Ok(result) => Ok(AdhocQueryResponse {
-            response: RegistryResponse {
-                status: response_status::SUCCESS.to_owned(),
-                errors: error_list(warnings),
-                ..RegistryResponse::default()
-            },
-            registry_object_list: result.into_registry_object_list(),
-            ..AdhocQueryResponse::default()
-        }),
+    match app.registry.query_result(&query).await {
+        Ok(result) => Ok(QueryOutcome::Answered { result, warnings }),
         Err(registry::QueryError::Store(error)) => Err(error),
         Err(error) => {
             let mut errors = warnings;
             errors.push(error.registry_error());
-            Ok(AdhocQueryResponse {
+            Ok(QueryOutcome::Refused(AdhocQueryResponse {
                 response: failure(errors),
                 ..AdhocQueryResponse::default()
-            })
+            }))
         }
+    }
+}
+
+/// Applies the citizen's consent to a stored query's objects, logs the access (MinLog and,
+/// for a health professional, the BRS follow-up) and builds the response. When anything was
+/// withheld the response carries the `DDSConsentFiltered` warning and MinLog the outcome
+/// `filtered`. Fails closed: if the directives cannot be read or the log cannot be written,
+/// the caller gets a receiver fault and no data.
+async fn consent_filtered_answer(
+    app: &App,
+    caller: &identity::Caller,
+    override_: Option<&soap::ConsentOverride>,
+    queried_patient: Option<&str>,
+    result: registry::QueryResult,
+    mut warnings: Vec<RegistryError>,
+    relates_to: Option<&str>,
+) -> Result<AdhocQueryResponse, Response> {
+    let patients = result.patient_ids();
+    let gate = ConsentGate::load(app, caller, override_, patients.iter().cloned())
+        .await
+        .map_err(|e| internal_fault(&e, relates_to))?;
+    let (result, withheld) = if gate.withholds_nothing(&patients) {
+        (result, 0)
+    } else {
+        let visible = |entry: &ExtrinsicObject| gate.decide(entry).is_visible();
+        match registry::restrict(app.registry.as_ref(), result, &visible).await {
+            Ok(restricted) => (restricted.result, restricted.withheld_objects),
+            Err(error) => return Err(internal_fault(&error, relates_to)),
+        }
+    };
+    let mut accessed = access_log::DocumentsByPatient::new();
+    if let Some(cpr) = queried_patient {
+        accessed.entry(cpr.to_owned()).or_default();
+    }
+    for document in result.documents() {
+        if let Some(cpr) = cpr_of(&document.patient_id) {
+            accessed.entry(cpr).or_default().push(document.unique_id);
+        }
+    }
+    let access = access_log::Access {
+        outcome: if withheld > 0 {
+            AccessOutcome::Filtered
+        } else {
+            AccessOutcome::Allowed
+        },
+        override_reason: gate.override_reason(),
+        ..access_log::Access::new(caller, AccessAction::Query, accessed)
+    };
+    access_log::record(app, access, relates_to).await?;
+    if withheld > 0 {
+        warnings.push(RegistryError {
+            error_code: error_code::DDS_CONSENT_FILTERED.to_owned(),
+            code_context: "Data were withheld from this result by the citizen's consent (opt-out or blocks). A health professional may lift blocks in an acute situation with a ConsentOverride header stating the reason; the override is logged and shown to the citizen.".to_owned(),
+            location: None,
+            severity: Some(severity::WARNING.to_owned()),
+            value: String::new(),
+        });
+    }
+    let objects = result
+        .into_response()
+        .map_err(|e| internal_fault(&e, relates_to))?;
+    Ok(AdhocQueryResponse {
+        response: RegistryResponse {
+            status: response_status::SUCCESS.to_owned(),
+            errors: error_list(warnings),
+            ..RegistryResponse::default()
+        },
+        registry_object_list: objects.into_registry_object_list(),
+        ..AdhocQueryResponse::default()
+    })
+}
+
+/// Logs a registration, update or delete once it is answered: `allowed` if it was written,
+/// `rejected` if the registry refused it. Logged after the write (the outcome is known only
+/// then); if the log cannot be written the caller gets a receiver fault instead of the answer.
+pub(super) async fn log_write(
+    app: &App,
+    caller: &identity::Caller,
+    action: AccessAction,
+    documents: access_log::DocumentsByPatient,
+    response: &RegistryResponse,
+    relates_to: Option<&str>,
+) -> Result<(), Response> {
+    if documents.is_empty() {
+        return Ok(());
+    }
+    let outcome = if response.status == response_status::FAILURE {
+        AccessOutcome::Rejected
+    } else {
+        AccessOutcome::Allowed
+    };
+    let access = access_log::Access {
+        outcome,
+        ..access_log::Access::new(caller, action, documents)
+    };
+    access_log::record(app, access, relates_to).await
+}
+
+/// The uniqueIds of the DocumentEntries a submission carries.
+pub(super) fn submitted_document_unique_ids(list: &RegistryObjectList) -> Vec<String> {
+    use xds_model::vocabulary::document_entry;
+    list.objects
+        .iter()
+        .filter_map(|object| match object {
+            xds_model::rim::Identifiable::ExtrinsicObject(entry) => entry
+                .object
+                .external_identifiers_by_scheme(document_entry::UNIQUE_ID)
+                .next()
+                .map(|u| u.value.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The DocumentEntries (uniqueIds) among objects about to be deleted, by patient CPR; a
+/// patient whose SubmissionSets or Folders only are deleted appears with no documents.
+fn deleted_documents_by_patient(
+    objects: &[registry::ResultObject],
+) -> access_log::DocumentsByPatient {
+    let mut concerned = access_log::DocumentsByPatient::new();
+    for object in objects {
+        let Some(cpr) = object.patient_id.as_deref().and_then(cpr_of) else {
+            continue;
+        };
+        let documents = concerned.entry(cpr).or_default();
+        if object.kind == registry::index::ObjectKind::DocumentEntry {
+            documents.push(
+                object
+                    .unique_id
+                    .clone()
+                    .unwrap_or_else(|| object.entry_uuid.clone()),
+            );
+        }
+    }
+    concerned
+}
+
+/// Logs a refused access to a named patient in MinLog (outcome `rejected`) and returns the
+/// refusal; the patient sees the attempt in their log.
+pub(super) async fn log_refusal(
+    app: &App,
+    caller: &identity::Caller,
+    action: AccessAction,
+    patient: Option<String>,
+    refusal: Response,
+    relates_to: Option<&str>,
+) -> Response {
+    let Some(patient) = patient else {
+        return refusal;
+    };
+    match access_log::record(
+        app,
+        access_log::Access::rejected(caller, action, &patient),
+        relates_to,
+    )
+    .await
+    {
+        Ok(()) => refusal,
+        Err(response) => response,
     }
 }
 
@@ -403,40 +621,6 @@ pub fn findings_as_errors(report: &Report) -> Vec<RegistryError> {
     errors
 }
 
-/// The DocumentEntries a query answer reveals, by patient CPR, plus the patient the query
-/// named (so a query that found nothing is still logged for that patient).
-fn documents_by_patient(
-    response: &AdhocQueryResponse,
-    queried: Option<&str>,
-) -> access_log::DocumentsByPatient {
-    use xds_model::vocabulary::document_entry;
-    let mut accessed = access_log::DocumentsByPatient::new();
-    if let Some(cpr) = queried {
-        accessed.entry(cpr.to_owned()).or_default();
-    }
-    for object in &response.registry_object_list.objects {
-        let xds_model::rim::Identifiable::ExtrinsicObject(entry) = object else {
-            continue;
-        };
-        let Some(cpr) = entry
-            .object
-            .external_identifiers_by_scheme(document_entry::PATIENT_ID)
-            .next()
-            .and_then(|p| cpr_of(&p.value))
-        else {
-            continue;
-        };
-        let unique_id = entry
-            .object
-            .external_identifiers_by_scheme(document_entry::UNIQUE_ID)
-            .next()
-            .map(|u| u.value.clone())
-            .unwrap_or_else(|| entry.object.id.clone());
-        accessed.entry(cpr).or_default().push(unique_id);
-    }
-    accessed
-}
-
 /// The CPR of the patient a single-patient stored query is about, when it names one in the
 /// Danish assigning authority.
 fn query_patient_cpr(request: &AdhocQueryRequest) -> Option<String> {
@@ -466,11 +650,6 @@ fn submission_patient_cpr(list: &RegistryObjectList) -> Option<String> {
             .next()?;
         cpr_of(&patient.value)
     })
-}
-
-fn cpr_of(cx: &str) -> Option<String> {
-    let patient = xds_model::xds::parse_cx(cx).ok()?;
-    (patient.assigning_authority == dk::CPR_OID).then_some(patient.id)
 }
 
 /// Transport problems: 413 for an oversized body, 400 for everything the sender got wrong.

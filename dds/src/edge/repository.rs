@@ -27,22 +27,195 @@ use soap::{
     ContentId, EnvelopeLimits, EnvelopeOptions, FaultCode, MultipartLimits, ResponseHeaders,
 };
 use tokio::io::AsyncReadExt;
+use xds_model::message::DocumentRequest;
 use xds_model::message::{
     DocumentContent, DocumentResponse, Message, ProvideAndRegisterDocumentSetRequest,
     RegistryError, RegistryResponse, RetrieveDocumentSetResponse,
 };
-use xds_model::rim::RegistryObjectList;
-use xds_model::vocabulary::{action, dk, response_status};
+use xds_model::rim::{ExtrinsicObject, Identifiable, RegistryObjectList};
+use xds_model::vocabulary::{
+    action, document_entry, error_code, response_status, severity, stored_query,
+};
 
 use super::access_log;
 use super::auth::Attempt;
-use super::registry::findings_as_errors;
+use super::consent_filter::{ConsentGate, cpr_of};
+use super::registry::{findings_as_errors, log_refusal, log_write, submitted_document_unique_ids};
 use super::respond::{
     error_list, fault_response, fault_response_with_status, internal_fault, new_message_id,
     soap_response,
 };
 use super::transport::{AttachmentSink, TransportError, read_soap_message};
 use crate::app::App;
+
+/// Logs an ITI-41 as a registration (see `log_write`) and answers it.
+async fn answer_logged(
+    app: &App,
+    caller: &identity::Caller,
+    concerned: access_log::DocumentsByPatient,
+    response: RegistryResponse,
+    relates_to: Option<&str>,
+    respond: impl FnOnce(String) -> Response,
+) -> Response {
+    match log_write(
+        app,
+        caller,
+        minlog::AccessAction::Register,
+        concerned,
+        &response,
+        relates_to,
+    )
+    .await
+    {
+        Ok(()) => respond(response.to_xml()),
+        Err(fault) => fault,
+    }
+}
+
+/// An ITI-43 request after the consent check, before any document is read.
+struct Screened {
+    /// The requests that may be served, in request order.
+    allowed: Vec<DocumentRequest>,
+    /// One error per request refused here: withheld by consent (`DDSConsentBlocked`) or
+    /// unknown to the registry (`XDSDocumentUniqueIdError`).
+    errors: Vec<RegistryError>,
+    /// The patient (CPR) of every requested document the registry knows, by uniqueId.
+    patient_of: HashMap<String, String>,
+    /// Requests withheld by consent.
+    withheld: usize,
+    override_reason: Option<String>,
+}
+
+impl Screened {
+    /// A request the repository refuses as a whole (empty, too many documents).
+    fn unscreened(requests: &[DocumentRequest]) -> Screened {
+        Screened {
+            allowed: requests.to_vec(),
+            errors: Vec::new(),
+            patient_of: HashMap::new(),
+            withheld: 0,
+            override_reason: None,
+        }
+    }
+}
+
+/// Decides every requested document against its patient's consent, from the DocumentEntry in
+/// the registry (every version of that uniqueId: one withheld version withholds the document).
+/// A document the registry does not know is refused here, also for a remote repository: what
+/// the registry cannot vouch for is never fetched (fails closed).
+async fn screen_retrieval(
+    app: &App,
+    caller: &identity::Caller,
+    override_: Option<&soap::ConsentOverride>,
+    requests: &[DocumentRequest],
+) -> Result<Screened, Response> {
+    let mut entries: HashMap<String, Vec<ExtrinsicObject>> = HashMap::new();
+    let mut patient_ids: BTreeSet<String> = BTreeSet::new();
+    for request in requests {
+        let unique_id = &request.document_unique_id;
+        if !entries_screened(app, request) || entries.contains_key(unique_id) {
+            continue;
+        }
+        let query = registry::StoredQueryRequest::new(
+            stored_query::GET_DOCUMENTS,
+            registry::ReturnType::LeafClass,
+        )
+        .param(
+            "$XDSDocumentEntryUniqueId",
+            &[&format!("('{}')", unique_id.replace('\'', "''"))],
+        );
+        let result = match app.registry.query_result(&query).await {
+            Ok(result) => result,
+            Err(error) => return Err(internal_fault(&error, None)),
+        };
+        patient_ids.extend(result.patient_ids());
+        let found = match result.into_response() {
+            Ok(registry::QueryResponse::LeafClass(objects)) => objects
+                .into_iter()
+                .filter_map(|o| match o {
+                    Identifiable::ExtrinsicObject(entry) => Some(entry),
+                    _ => None,
+                })
+                .collect(),
+            Ok(registry::QueryResponse::ObjectRefs(_)) => Vec::new(),
+            Err(error) => return Err(internal_fault(&error, None)),
+        };
+        entries.insert(unique_id.clone(), found);
+    }
+    let gate = ConsentGate::load(app, caller, override_, patient_ids.iter().cloned())
+        .await
+        .map_err(|e| internal_fault(&e, None))?;
+    let mut screened = Screened {
+        allowed: Vec::new(),
+        errors: Vec::new(),
+        patient_of: HashMap::new(),
+        withheld: 0,
+        override_reason: gate.override_reason().map(str::to_owned),
+    };
+    for request in requests {
+        if !entries_screened(app, request) {
+            screened.allowed.push(request.clone());
+            continue;
+        }
+        let unique_id = &request.document_unique_id;
+        let versions = entries
+            .get(unique_id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let Some(first) = versions.first() else {
+            screened.errors.push(retrieve_error(
+                error_code::DOCUMENT_UNIQUE_ID_ERROR,
+                format!("document {unique_id} is not registered in this registry"),
+                unique_id,
+            ));
+            continue;
+        };
+        if let Some(cpr) = first
+            .object
+            .external_identifiers_by_scheme(document_entry::PATIENT_ID)
+            .next()
+            .and_then(|p| cpr_of(&p.value))
+        {
+            screened.patient_of.insert(unique_id.clone(), cpr);
+        }
+        if versions.iter().all(|entry| gate.decide(entry).is_visible()) {
+            screened.allowed.push(request.clone());
+        } else {
+            screened.withheld += 1;
+            screened.errors.push(retrieve_error(
+                error_code::DDS_CONSENT_BLOCKED,
+                format!(
+                    "document {unique_id} is withheld by the citizen's consent (opt-out or blocks); a health professional may lift blocks in an acute situation with a ConsentOverride header stating the reason"
+                ),
+                unique_id,
+            ));
+        }
+    }
+    Ok(screened)
+}
+
+/// Whether a request names a repository this service serves or forwards to. Requests for any
+/// other repository are left to the repository, which answers `XDSUnknownRepositoryId`
+/// without reading anything; every request that could return bytes is screened.
+fn entries_screened(app: &App, request: &DocumentRequest) -> bool {
+    let repository = request.repository_unique_id.as_str();
+    repository == app.config.repository_unique_id
+        || app
+            .config
+            .repositories
+            .iter()
+            .any(|r| r.unique_id == repository)
+}
+
+fn retrieve_error(code: &str, context: String, location: &str) -> RegistryError {
+    RegistryError {
+        error_code: code.to_owned(),
+        code_context: context,
+        location: Some(location.to_owned()),
+        severity: Some(severity::ERROR.to_owned()),
+        value: String::new(),
+    }
+}
 
 /// Bytes read from a document file per response chunk: large enough for few syscalls, small
 /// enough that many concurrent retrievals stay within memory.
@@ -204,6 +377,7 @@ pub async fn handle(
     let relates_to = admitted.relates_to.as_deref();
     let caller = admitted.caller;
     let body = admitted.body;
+    let admitted_override = admitted.consent_override;
     let attempt = || Attempt {
         peer,
         transaction: request_action,
@@ -231,7 +405,24 @@ pub async fn handle(
                 .authorize(&caller, Operation::Register, patient.as_deref(), attempt())
                 .await
             {
-                return response;
+                return log_refusal(
+                    &app,
+                    &caller,
+                    minlog::AccessAction::Register,
+                    patient,
+                    response,
+                    relates_to,
+                )
+                .await;
+            }
+            let mut concerned = access_log::DocumentsByPatient::new();
+            if let Some(patient) = &patient {
+                concerned.insert(
+                    patient.clone(),
+                    submitted_document_unique_ids(
+                        &request.submit_objects_request.registry_object_list,
+                    ),
+                );
             }
             let report = xds_validate::validate_provide_and_register(
                 &request.submit_objects_request.registry_object_list,
@@ -244,7 +435,9 @@ pub async fn handle(
             );
             let mut errors = findings_as_errors(&report);
             if report.rejects() {
-                return respond(failure(errors).to_xml());
+                let response = failure(errors);
+                return answer_logged(&app, &caller, concerned, response, relates_to, respond)
+                    .await;
             }
             let staged = match stage(&app, &request, message.attachments).await {
                 Ok(staged) => staged,
@@ -261,14 +454,12 @@ pub async fn handle(
             {
                 Ok(provided) => {
                     tracing::debug!(documents = provided.documents.len(), "ITI-41 stored");
-                    respond(
-                        RegistryResponse {
-                            status: response_status::SUCCESS.to_owned(),
-                            errors: error_list(errors),
-                            ..RegistryResponse::default()
-                        }
-                        .to_xml(),
-                    )
+                    let response = RegistryResponse {
+                        status: response_status::SUCCESS.to_owned(),
+                        errors: error_list(errors),
+                        ..RegistryResponse::default()
+                    };
+                    answer_logged(&app, &caller, concerned, response, relates_to, respond).await
                 }
                 Err(error) => {
                     if error.is_internal() {
@@ -277,21 +468,29 @@ pub async fn handle(
                         tracing::debug!(%error, "ITI-41 refused");
                     }
                     errors.extend(error.registry_errors());
-                    respond(failure(errors).to_xml())
+                    let response = failure(errors);
+                    answer_logged(&app, &caller, concerned, response, relates_to, respond).await
                 }
             }
         }
         (RepositoryTransaction::Retrieve, Message::RetrieveDocumentSetRequest(request)) => {
-            let retrieval = app.repository.retrieve(&request.document_requests).await;
-            let mut patients: BTreeSet<Option<String>> = retrieval
-                .documents
-                .iter()
-                .filter(|d| matches!(d.content, RetrievedContent::Local { .. }))
-                .map(|d| d.patient_id.as_deref().and_then(cpr_of))
-                .collect();
+            let requests = &request.document_requests;
+            let screened = if requests.is_empty()
+                || requests.len() > repository::DOCUMENT_REQUESTS_MAX
+            {
+                // The repository answers the request-level error; nothing is read.
+                Screened::unscreened(requests)
+            } else {
+                match screen_retrieval(&app, &caller, admitted_override.as_ref(), requests).await {
+                    Ok(screened) => screened,
+                    Err(response) => return response,
+                }
+            };
+            let mut patients: BTreeSet<Option<String>> =
+                screened.patient_of.values().cloned().map(Some).collect();
             if patients.is_empty() {
-                // Nothing of ours found: still the role must allow retrieving at all (a
-                // citizen is checked against their own number).
+                // Nothing found: still the role must allow retrieving at all (a citizen is
+                // checked against their own number).
                 patients.insert(caller.cpr().map(str::to_owned));
             }
             for patient in &patients {
@@ -300,27 +499,50 @@ pub async fn handle(
                     .authorize(&caller, Operation::Retrieve, patient.as_deref(), attempt())
                     .await
                 {
-                    return response;
+                    let Some(patient) = patient else {
+                        return response;
+                    };
+                    let access = access_log::Access::rejected(
+                        &caller,
+                        minlog::AccessAction::Retrieve,
+                        patient,
+                    );
+                    return match access_log::record(&app, access, relates_to).await {
+                        Ok(()) => response,
+                        Err(fault) => fault,
+                    };
                 }
             }
+            let mut retrieval = if screened.allowed.is_empty() {
+                Retrieval::default()
+            } else {
+                app.repository.retrieve(&screened.allowed).await
+            };
+            // Refusals of the screening first: they concern requests the repository never saw.
+            let repository_errors = std::mem::replace(&mut retrieval.errors, screened.errors);
+            retrieval.errors.extend(repository_errors);
             let mut accessed = access_log::DocumentsByPatient::new();
+            for patient in screened.patient_of.values() {
+                accessed.entry(patient.clone()).or_default();
+            }
             for document in &retrieval.documents {
-                if let Some(cpr) = document.patient_id.as_deref().and_then(cpr_of) {
+                if let Some(cpr) = screened.patient_of.get(&document.document_unique_id) {
                     accessed
-                        .entry(cpr)
+                        .entry(cpr.clone())
                         .or_default()
                         .push(document.document_unique_id.clone());
                 }
             }
-            if let Err(response) = access_log::record(
-                &app,
-                &caller,
-                minlog::AccessAction::Retrieve,
-                accessed,
-                relates_to,
-            )
-            .await
-            {
+            let access = access_log::Access {
+                outcome: if screened.withheld > 0 {
+                    minlog::AccessOutcome::Filtered
+                } else {
+                    minlog::AccessOutcome::Allowed
+                },
+                override_reason: screened.override_reason.as_deref(),
+                ..access_log::Access::new(&caller, minlog::AccessAction::Retrieve, accessed)
+            };
+            if let Err(response) = access_log::record(&app, access, relates_to).await {
                 return response;
             }
             if mtom {
@@ -586,9 +808,4 @@ fn submission_patient_cpr(list: &RegistryObjectList) -> Option<String> {
             .next()?;
         cpr_of(&patient.value)
     })
-}
-
-fn cpr_of(cx: &str) -> Option<String> {
-    let patient = xds_model::xds::parse_cx(cx).ok()?;
-    (patient.assigning_authority == dk::CPR_OID).then_some(patient.id)
 }

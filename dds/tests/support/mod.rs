@@ -44,7 +44,7 @@ impl TestServer {
             _data: data,
             base,
             sts,
-            http: reqwest::Client::new(),
+            http: dds::http_client::builder().build().unwrap(),
             shutdown: Some(shutdown),
         }
     }
