@@ -62,4 +62,6 @@ pub use sqlite::SqliteRegistryStore;
 pub use store::{QUERY_RESULTS_MAX, RegistryStore, StoreConfig};
 pub use submission::{PatientPolicy, RegisterOptions, Registered};
 pub use update::{UpdateError, UpdateFinding, Updated};
-pub use visibility::{AnsweredDocument, QueryResult, Restricted, ResultObject, restrict};
+pub use visibility::{
+    AnsweredDocument, QueryResult, Reach, Restricted, ResultObject, reach, restrict,
+};

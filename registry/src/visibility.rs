@@ -110,22 +110,43 @@ pub struct Restricted {
     pub withheld_objects: usize,
 }
 
-/// Removes from `result` every DocumentEntry `document_visible` refuses and every object that
-/// would reveal one (see the module docs). `document_visible` sees each DocumentEntry, in the
-/// answer or reached through an association or a container, at most once.
-pub async fn restrict(
-    store: &dyn RegistryStore,
+/// A query answer together with the association ends outside it: everything whose patients
+/// the caller must know to decide (see [`reach`]).
+#[derive(Debug, Clone)]
+pub struct Reach {
     result: QueryResult,
-    document_visible: &(dyn Fn(&ExtrinsicObject) -> bool + Sync),
-) -> Result<Restricted, QueryError> {
+    known: HashMap<String, ResultObject>,
+}
+
+impl Reach {
+    /// The patient ids (CX) of the answer's objects and of the association ends it reaches.
+    pub fn patient_ids(&self) -> BTreeSet<String> {
+        self.known
+            .values()
+            .filter_map(|o| o.patient_id.clone())
+            .collect()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.result.objects.is_empty()
+    }
+
+    /// The answer, unrestricted.
+    pub fn into_result(self) -> QueryResult {
+        self.result
+    }
+}
+
+/// Reads the association ends of `result` that are not in it (an end can itself be an
+/// association, a SubmissionSet's HasMember of a folder membership, whose ends are then read
+/// too), so that the caller knows every patient the answer reveals something of — an answer of
+/// associations alone names no patient itself.
+pub async fn reach(store: &dyn RegistryStore, result: QueryResult) -> Result<Reach, QueryError> {
     let mut known: HashMap<String, ResultObject> = result
         .objects
         .iter()
         .map(|o| (o.entry_uuid.clone(), o.clone()))
         .collect();
-
-    // Association ends outside the answer; an end can itself be an association (a
-    // SubmissionSet's HasMember of a folder membership), whose ends are then needed too.
     for _ in 0..2 {
         let missing: Vec<String> = known
             .values()
@@ -143,6 +164,18 @@ pub async fn restrict(
             known.insert(object.entry_uuid.clone(), object);
         }
     }
+    Ok(Reach { result, known })
+}
+
+/// Removes from the answer every DocumentEntry `document_visible` refuses and every object that
+/// would reveal one (see the module docs). `document_visible` sees each DocumentEntry, in the
+/// answer or reached through an association or a container, at most once.
+pub async fn restrict(
+    store: &dyn RegistryStore,
+    reach: Reach,
+    document_visible: &(dyn Fn(&ExtrinsicObject) -> bool + Sync),
+) -> Result<Restricted, QueryError> {
+    let Reach { result, mut known } = reach;
 
     // DocumentEntry members of every container now known.
     let containers: Vec<String> = known

@@ -348,19 +348,25 @@ async fn consent_filtered_answer(
     mut warnings: Vec<RegistryError>,
     relates_to: Option<&str>,
 ) -> Result<AdhocQueryResponse, Response> {
-    let patients = result.patient_ids();
+    let reach = registry::reach(app.registry.as_ref(), result)
+        .await
+        .map_err(|e| internal_fault(&e, relates_to))?;
+    let patients = reach.patient_ids();
     let gate = ConsentGate::load(app, caller, override_, patients.iter().cloned())
         .await
         .map_err(|e| internal_fault(&e, relates_to))?;
-    let (result, withheld) = if gate.withholds_nothing(&patients) {
-        (result, 0)
-    } else {
-        let visible = |entry: &ExtrinsicObject| gate.decide(entry).is_visible();
-        match registry::restrict(app.registry.as_ref(), result, &visible).await {
-            Ok(restricted) => (restricted.result, restricted.withheld_objects),
-            Err(error) => return Err(internal_fault(&error, relates_to)),
-        }
-    };
+    // Skipped only when it provably withholds nothing: an answer that reveals no patient yet is
+    // not empty (associations whose ends are gone) still goes through the filter.
+    let (result, withheld) =
+        if reach.is_empty() || (!patients.is_empty() && gate.withholds_nothing(&patients)) {
+            (reach.into_result(), 0)
+        } else {
+            let visible = |entry: &ExtrinsicObject| gate.decide(entry).is_visible();
+            match registry::restrict(app.registry.as_ref(), reach, &visible).await {
+                Ok(restricted) => (restricted.result, restricted.withheld_objects),
+                Err(error) => return Err(internal_fault(&error, relates_to)),
+            }
+        };
     let mut accessed = access_log::DocumentsByPatient::new();
     if let Some(cpr) = queried_patient {
         accessed.entry(cpr.to_owned()).or_default();
