@@ -3,8 +3,8 @@
 //!
 //! This crate holds the directive model ([`Directives`], [`Block`], with the JSON form of
 //! INTERFACE.md and [`parse_block`] for the consent API) and [`decide`], which answers for one
-//! document whether an accessor may see it. Storage of directives and the JSON API live around
-//! it (not yet built).
+//! document whether an accessor may see it. Storage of directives is [`store`]; the JSON API
+//! and the wiring into ITI-18 and ITI-43 live in `dds` (`consent_api`, `edge::consent_filter`).
 //!
 //! # Invariants
 //! - **Pure, no I/O**: [`decide`] reads only its arguments; the caller passes `now`. The same
@@ -58,13 +58,17 @@
 //!   [`DocumentFacts::author_institution_sors`]; without them a document authored at a
 //!   sub-unit of a blocked organisation is **not** hidden by that block.
 //!
-//! # How the edge will use it (wiring not built yet)
-//! - **ITI-18**: `decide` per returned DocumentEntry; withheld ones are removed and the response
-//!   gets the `DDSConsentFiltered` warning. SubmissionSets, Folders and Associations are
-//!   returned only through visible members (an Association only if both ends are visible, a
-//!   SubmissionSet or Folder only if it has a visible member), ObjectRef results included.
-//! - **ITI-43**: `decide` per requested document; a withheld one gets `DDSConsentBlocked`.
-//! - Every `AllowedByOverride` is written to MinLog with the override's reason.
+//! # How the edge uses it
+//! - **ITI-18**: `decide` per DocumentEntry the answer reaches (`registry::restrict`); withheld
+//!   ones are removed and the response gets the `DDSConsentFiltered` warning. SubmissionSets,
+//!   Folders and Associations are returned only through visible members (an Association only
+//!   if both ends are visible, a SubmissionSet or Folder only if it has a visible member or
+//!   none), ObjectRef results included.
+//! - **ITI-43**: `decide` per requested document (every version of its uniqueId) before any
+//!   byte is read; a withheld one gets `DDSConsentBlocked`.
+//! - A health professional's override is written to MinLog with its reason whenever it was
+//!   sent (DOMAIN.md: the override itself is logged), with outcome `filtered` if something
+//!   was still withheld.
 //!
 //! ```
 //! use consent::*;
