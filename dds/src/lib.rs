@@ -12,6 +12,7 @@ pub mod consent_api;
 pub mod edge;
 pub mod http_client;
 pub mod idcard;
+pub mod metrics;
 pub mod minlog_api;
 pub mod request_id;
 pub mod serve;

@@ -15,8 +15,10 @@ use crate::config::{Config, ServeFlags};
 
 /// The routes of the service; shared by `main` and the tests.
 pub fn router(app: Arc<App>) -> Router {
+    let metrics = Arc::new(crate::metrics::Metrics::new());
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(crate::metrics::scrape))
         .route("/xds/registry", post(crate::edge::registry::handle))
         .route("/xds/repository", post(crate::edge::repository::handle))
         .route("/admin/v1/rejected", get(crate::api::rejected))
@@ -42,6 +44,11 @@ pub fn router(app: Arc<App>) -> Router {
         // The SOAP edge counts body bytes against the configured limits itself (HTTP 413 with
         // a SOAP fault), so axum's default 2 MB cap must not cut in first.
         .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(
+            metrics.clone(),
+            crate::metrics::track,
+        ))
+        .layer(axum::Extension(metrics))
         .layer(axum::middleware::from_fn(crate::request_id::assign))
         .with_state(app)
 }

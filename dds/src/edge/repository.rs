@@ -701,6 +701,12 @@ fn streamed_retrieve_response(retrieval: Retrieval, relates_to: Option<&str>) ->
         .headers_mut()
         .insert(header::CONTENT_TYPE, content_type);
     response
+        .extensions_mut()
+        .insert(crate::metrics::TransactionOutcome {
+            transaction: "ITI-43",
+            failed: status == response_status::FAILURE,
+        });
+    response
 }
 
 /// A file as a stream of chunks of at most [`RETRIEVE_CHUNK_BYTES`].

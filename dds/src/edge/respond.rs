@@ -31,10 +31,25 @@ pub fn soap_response(action: &str, relates_to: Option<&str>, body: &[u8], mtom: 
         },
         body,
     );
+    let outcome = crate::metrics::TransactionOutcome::of(action, body);
+    let mut response = soap_package(action, relates_to, &message_id, envelope, mtom);
+    if let Some(outcome) = outcome {
+        response.extensions_mut().insert(outcome);
+    }
+    response
+}
+
+fn soap_package(
+    action: &str,
+    relates_to: Option<&str>,
+    message_id: &str,
+    envelope: Vec<u8>,
+    mtom: bool,
+) -> Response {
     if !mtom {
         return with_soap_type(StatusCode::OK, envelope);
     }
-    let packaged = soap::MtomWriter::from_id(&message_id).and_then(|writer| {
+    let packaged = soap::MtomWriter::from_id(message_id).and_then(|writer| {
         let content_type = writer.content_type(action)?;
         let mut bytes = writer.head(&envelope)?;
         bytes.extend(writer.tail());
