@@ -84,6 +84,18 @@ pub struct FileConfig {
     /// `[consent]`: what an override may lift.
     #[serde(default)]
     pub consent: ConsentConfig,
+    /// `[tls]`: serve HTTPS.
+    #[serde(default)]
+    pub tls: TlsFileConfig,
+}
+
+/// `[tls]` of `dds.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFileConfig {
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    pub client_ca: Option<PathBuf>,
 }
 
 /// `[consent]` of `dds.toml`.
@@ -118,6 +130,15 @@ pub struct ServeFlags {
     /// This repository's repositoryUniqueId [default: 1.2.208.176.43210.8.10.11].
     #[arg(long, env = "DDS_REPOSITORY_UNIQUE_ID")]
     pub repository_unique_id: Option<String>,
+    /// PEM certificate chain to serve HTTPS with (with --tls-key).
+    #[arg(long, env = "DDS_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "DDS_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA certificates: require every client to present a certificate they signed.
+    #[arg(long, env = "DDS_TLS_CLIENT_CA")]
+    pub tls_client_ca: Option<PathBuf>,
     /// Where treatment-relation follow-ups are delivered; without it they wait in the outbox.
     #[arg(long, env = "DDS_BRS_URL")]
     pub brs_url: Option<String>,
@@ -147,6 +168,8 @@ pub struct Config {
     pub policy: identity::Policy,
     pub validation: xds_validate::ValidationConfig,
     pub consent: ConsentConfig,
+    /// HTTPS, when configured.
+    pub tls: Option<crate::tls::TlsSettings>,
 }
 
 /// A configuration problem, named by key.
@@ -212,6 +235,33 @@ impl Config {
             .or(file.repository_unique_id)
             .unwrap_or_else(|| REPOSITORY_UNIQUE_ID_DEFAULT.to_owned());
         check_oid("repository_unique_id", &repository_unique_id)?;
+        let tls = match (
+            flags.tls_cert.or(file.tls.cert),
+            flags.tls_key.or(file.tls.key),
+            flags.tls_client_ca.or(file.tls.client_ca),
+        ) {
+            (None, None, None) => None,
+            (Some(cert), Some(key), client_ca) => {
+                let settings = crate::tls::TlsSettings {
+                    cert,
+                    key,
+                    client_ca,
+                };
+                crate::tls::server_config(&settings).map_err(|e| ConfigError::Invalid {
+                    key: "tls",
+                    value: settings.cert.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+                Some(settings)
+            }
+            (cert, _, _) => {
+                return Err(ConfigError::Invalid {
+                    key: if cert.is_some() { "tls.key" } else { "tls.cert" },
+                    value: String::new(),
+                    reason: "HTTPS needs both a certificate (tls.cert, --tls-cert) and its key (tls.key, --tls-key)".to_owned(),
+                });
+            }
+        };
         let config = Config {
             listen,
             data: flags
@@ -259,6 +309,7 @@ impl Config {
             policy: file.policy.unwrap_or_default(),
             validation: file.validation,
             consent: file.consent,
+            tls,
         };
         Ok(config)
     }

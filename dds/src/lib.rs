@@ -16,4 +16,5 @@ pub mod metrics;
 pub mod minlog_api;
 pub mod request_id;
 pub mod serve;
+pub mod tls;
 pub mod validate;

@@ -65,7 +65,7 @@ pub fn run(flags: ServeFlags) -> anyhow::Result<()> {
     runtime.block_on(async move {
         announce(&config);
         let server = Server::start(config).await?;
-        println!("listening on http://{}", server.local_addr());
+        println!("listening on {}://{}", server.scheme(), server.local_addr());
         server.serve_until(shutdown_signal()).await
     })
 }
@@ -108,13 +108,46 @@ impl Server {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(
-            self.listener,
-            router(self.app).into_make_service_with_connect_info::<SocketAddr>(),
+        let tls = match &self.app.config.tls {
+            Some(settings) => Some(crate::tls::server_config(settings)?),
+            None => None,
+        };
+        let service = router(self.app).into_make_service_with_connect_info::<SocketAddr>();
+        let Some(tls) = tls else {
+            return axum::serve(self.listener, service)
+                .with_graceful_shutdown(shutdown)
+                .await
+                .context("server failed");
+        };
+        let handle = axum_server::Handle::new();
+        let stopper = handle.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            // No deadline: like the plain server, finish every request in flight.
+            stopper.graceful_shutdown(None);
+        });
+        let listener = self
+            .listener
+            .into_std()
+            .context("cannot hand the listener to the TLS server")?;
+        axum_server::from_tcp_rustls(
+            listener,
+            axum_server::tls_rustls::RustlsConfig::from_config(tls),
         )
-        .with_graceful_shutdown(shutdown)
+        .context("cannot start the TLS server")?
+        .handle(handle)
+        .serve(service)
         .await
         .context("server failed")
+    }
+
+    /// `http` or `https`, as clients must address this server.
+    pub fn scheme(&self) -> &'static str {
+        if self.app.config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        }
     }
 }
 
