@@ -50,7 +50,8 @@ pub struct RetrieveArgs {
     #[arg(long, value_name = "OID")]
     pub repository: Option<String>,
     /// Where to write: a directory (files named UNIQUE_ID.EXT), a file (one document), or - for
-    /// standard output (one document) [default: the current directory].
+    /// standard output (one document; the report then goes to standard error) [default: the
+    /// current directory].
     #[arg(long, value_name = "FILE|DIR|-")]
     pub out: Option<PathBuf>,
     /// Ask for a plain SOAP answer with the documents inline as base64 instead of MTOM.
