@@ -31,8 +31,26 @@ pub struct App {
     pub consent: consent::ConsentStore,
 }
 
+/// Who opens the data directory, which decides whether `documents/tmp/` may be cleared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opener {
+    /// `dds serve`: owns `documents/tmp/` and removes the uploads a previous run left there
+    /// before it accepts requests.
+    Service,
+    /// A command that writes beside a service that may be running on the same data directory
+    /// (`dds seed`): it leaves `documents/tmp/` alone, because those files may be that
+    /// service's uploads in progress. Its own staged documents remove themselves when dropped.
+    Tool,
+}
+
 impl App {
     pub async fn open(config: Config) -> anyhow::Result<App> {
+        App::open_as(config, Opener::Service).await
+    }
+
+    /// Opens the stores like [`App::open`]; a [`Opener::Tool`] skips the collection of orphaned
+    /// uploads.
+    pub async fn open_as(config: Config, opener: Opener) -> anyhow::Result<App> {
         std::fs::create_dir_all(&config.data).with_context(|| {
             format!("cannot create the data directory {}", config.data.display())
         })?;
@@ -73,7 +91,7 @@ impl App {
             PatientPolicy::Known => registry::PatientPolicy::Known,
         };
         let registry: Arc<dyn RegistryStore> = Arc::new(registry);
-        let repository = open_repository(&config, registry.clone(), patient_policy)?;
+        let repository = open_repository(&config, registry.clone(), patient_policy, opener)?;
         Ok(App {
             patient_policy,
             validation: config.validation.clone(),
@@ -86,19 +104,23 @@ impl App {
     }
 }
 
-/// The repository over `DATA/documents/`, registering in this process's registry. Collects the
-/// temporary files a previous run left behind, before any request can start an upload.
+/// The repository over `DATA/documents/`, registering in this process's registry. The service
+/// collects the temporary files a previous run left behind, before any request can start an
+/// upload.
 fn open_repository(
     config: &Config,
     registry: Arc<dyn RegistryStore>,
     patient_policy: registry::PatientPolicy,
+    opener: Opener,
 ) -> anyhow::Result<repository::Repository> {
     let documents = repository::LocalDocumentStore::open(&config.data, config.document_bytes_max)
         .context("cannot open the document store")?;
-    let orphans = repository::DocumentStore::collect_orphans(&documents)
-        .context("cannot collect orphaned temporary documents")?;
-    if orphans > 0 {
-        tracing::info!(orphans, "removed unfinished uploads of a previous run");
+    if opener == Opener::Service {
+        let orphans = repository::DocumentStore::collect_orphans(&documents)
+            .context("cannot collect orphaned temporary documents")?;
+        if orphans > 0 {
+            tracing::info!(orphans, "removed unfinished uploads of a previous run");
+        }
     }
     let in_process = Arc::new(repository::InProcessRegistry::new(
         registry,

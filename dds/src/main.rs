@@ -3,6 +3,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 use clap::{Parser, Subcommand};
+use dds::cli::{backup, query, retrieve, seed, submit};
 use dds::{config, idcard, serve, validate};
 
 /// Request parsing allocates many small strings; mimalloc serves them faster than the system
@@ -31,6 +32,23 @@ enum Command {
         #[command(subcommand)]
         command: IdcardCommand,
     },
+    /// Submit documents (ITI-41) to a running service, with DK-profile metadata built from the
+    /// flags and the document, or send prepared SOAP requests (ITI-41/42/57/62).
+    Submit(Box<submit::SubmitArgs>),
+    /// Find a patient's documents (ITI-18 FindDocuments, or any stored query) in a running
+    /// service; prints a table or JSON.
+    Query(query::QueryArgs),
+    /// Retrieve documents (ITI-43 over MTOM) from a running service into files; prints their
+    /// mime type, size and SHA-1.
+    Retrieve(retrieve::RetrieveArgs),
+    /// Load synthetic Danish patients and appointment documents into a data directory, through
+    /// the service's own validation and stores, with a progress bar.
+    Seed(seed::SeedArgs),
+    /// Take a consistent snapshot of a data directory (databases, documents, development STS)
+    /// while the service may keep running.
+    Backup(backup::BackupArgs),
+    /// Put a backup into a new data directory (offline: no service on it).
+    Restore(backup::RestoreArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -47,5 +65,11 @@ fn main() -> anyhow::Result<()> {
         Command::Idcard {
             command: IdcardCommand::Issue(args),
         } => idcard::issue(args),
+        Command::Submit(args) => std::process::exit(submit::run(*args)),
+        Command::Query(args) => std::process::exit(query::run(args)),
+        Command::Retrieve(args) => std::process::exit(retrieve::run(args)),
+        Command::Seed(args) => std::process::exit(seed::run(args)),
+        Command::Backup(args) => std::process::exit(backup::backup(args)),
+        Command::Restore(args) => std::process::exit(backup::restore(args)),
     }
 }
