@@ -123,7 +123,10 @@ fn delegation_view_is_for_the_named_professional_or_an_admin() {
     );
     // A table that lets nurses read delegations still holds them to their own CPR.
     let nurses: Policy = toml::from_str(r#"nurse = ["read_delegations"]"#).expect("policy");
-    assert_eq!(nurses.authorize(&caller(Role::Nurse), read, Some(OWN)), Ok(()));
+    assert_eq!(
+        nurses.authorize(&caller(Role::Nurse), read, Some(OWN)),
+        Ok(())
+    );
     assert!(
         nurses
             .authorize(&caller(Role::Nurse), read, Some(OTHER))

@@ -390,7 +390,13 @@ mod tests {
             .unwrap();
         assert!(before.items.is_empty());
         let within = store
-            .list_on_behalf_of("0101700013", Some("2026-11-25"), Some("2026-11-26"), 10, None)
+            .list_on_behalf_of(
+                "0101700013",
+                Some("2026-11-25"),
+                Some("2026-11-26"),
+                10,
+                None,
+            )
             .await
             .unwrap();
         assert_eq!(within.items.len(), 1);
