@@ -5,8 +5,10 @@
 //! - A citizen acts only on their own CPR, whatever the table says: a citizen card asking
 //!   about another CPR, or about no particular patient, is refused ([`Rejection::NotOwnData`]).
 //!   This rule is not configurable.
-//! - The delegation view ([`Operation::ReadDelegations`]) is likewise only for the professional
-//!   it names: any caller but an admin must hold a card with that CPR, whatever the table says.
+//! - A log is read only by its own person, whatever the table says: [`Operation::ReadOwnLog`]
+//!   only for the card's own CPR (so a table that gives it to doctors lets them read their own
+//!   log as patients, not anyone's), and the delegation view ([`Operation::ReadDelegations`])
+//!   only for the professional it names, except by an admin.
 //! - Multi-patient queries (ITI-51) are for systems only in the default table.
 //!
 //! The default table and why:
@@ -149,7 +151,12 @@ impl Policy {
                 _ => return Err(Rejection::NotOwnData { operation }),
             }
         }
-        if operation == Operation::ReadDelegations && caller.role != Role::Admin {
+        let own_cpr_only = match operation {
+            Operation::ReadOwnLog => true,
+            Operation::ReadDelegations => caller.role != Role::Admin,
+            _ => false,
+        };
+        if own_cpr_only {
             match (caller.cpr(), patient_cpr) {
                 (Some(own), Some(professional)) if own == professional => {}
                 _ => return Err(Rejection::NotOwnData { operation }),

@@ -150,6 +150,14 @@ fn configured_table_replaces_the_default_and_citizens_stay_restricted() {
         allowed(&p, Role::Citizen, Some(OWN)),
         [Operation::Query, Operation::MultiPatientQuery]
     );
+    // Whoever the table lets read their own log reads only that.
+    let doctors: Policy = toml::from_str(r#"doctor = ["read_own_log"]"#).expect("policy");
+    assert_eq!(
+        allowed(&doctors, Role::Doctor, Some(OWN)),
+        [Operation::ReadOwnLog]
+    );
+    assert_eq!(allowed(&doctors, Role::Doctor, Some(OTHER)), []);
+    assert_eq!(allowed(&doctors, Role::Doctor, None), []);
     assert!(toml::from_str::<Policy>("doctor = [\"fly\"]").is_err());
     assert!(toml::from_str::<Policy>("pilot = [\"query\"]").is_err());
 }
