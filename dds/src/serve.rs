@@ -25,6 +25,10 @@ pub fn router(app: Arc<App>) -> Router {
             "/minlog/v1/patients/{cpr}/entries",
             get(crate::minlog_api::entries),
         )
+        .route(
+            "/minlog/v1/delegations/{doctor_cpr}/entries",
+            get(crate::minlog_api::delegations),
+        )
         .route("/consent/v1/patients/{cpr}", get(crate::consent_api::get))
         .route(
             "/consent/v1/patients/{cpr}/opt-out",
