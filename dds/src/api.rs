@@ -37,6 +37,15 @@ impl ApiError {
         }
     }
 
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// What went wrong, in words safe to show the caller.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         let request_id = crate::request_id::current();
         tracing::error!(%cause, %request_id, "internal failure in the JSON API");
@@ -67,23 +76,47 @@ pub async fn authenticate(
     operation: Operation,
     patient_cpr: Option<&str>,
 ) -> Result<Caller, ApiError> {
+    let caller = verify(app, headers, peer, route).await?;
+    authorize(app, &caller, peer, route, operation, patient_cpr).await?;
+    Ok(caller)
+}
+
+/// Verifies the card in `Authorization` without applying the policy, for routes whose
+/// subject comes from the card itself (the "My log" page); refusals are recorded.
+pub async fn verify(
+    app: &App,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    route: &str,
+) -> Result<Caller, ApiError> {
     let card = match saml_card(headers) {
         Ok(card) => card,
         Err(rejection) => return Err(refuse(app, rejection, None, peer, route).await),
     };
-    let caller = match app
+    match app
         .door
         .verifier
         .verify_card(&card, OffsetDateTime::now_utc())
     {
-        Ok(caller) => caller,
-        Err(rejection) => return Err(refuse(app, rejection, Some(&card), peer, route).await),
-    };
-    if let Err(rejection) = app.door.policy.authorize(&caller, operation, patient_cpr) {
+        Ok(caller) => Ok(caller),
+        Err(rejection) => Err(refuse(app, rejection, Some(&card), peer, route).await),
+    }
+}
+
+/// Applies the role policy to a verified caller; a refusal is recorded.
+pub async fn authorize(
+    app: &App,
+    caller: &Caller,
+    peer: SocketAddr,
+    route: &str,
+    operation: Operation,
+    patient_cpr: Option<&str>,
+) -> Result<(), ApiError> {
+    if let Err(rejection) = app.door.policy.authorize(caller, operation, patient_cpr) {
         let subject = caller.cpr().map(|cpr| format!("CPR {cpr}"));
         return Err(record(app, rejection, subject, peer, route).await);
     }
-    Ok(caller)
+    Ok(())
 }
 
 fn saml_card(headers: &HeaderMap) -> Result<Vec<u8>, Rejection> {

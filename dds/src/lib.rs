@@ -15,6 +15,7 @@ pub mod http_client;
 pub mod idcard;
 pub mod metrics;
 pub mod minlog_api;
+pub mod minlog_page;
 pub mod request_id;
 pub mod serve;
 pub mod tls;

@@ -27,6 +27,11 @@ pub fn router(app: Arc<App>) -> Router {
             "/minlog/v1/patients/{cpr}/entries",
             get(crate::minlog_api::entries),
         )
+        .route(
+            "/minlog/v1/delegations/{doctor_cpr}/entries",
+            get(crate::minlog_api::delegations),
+        )
+        .route("/minlog/", get(crate::minlog_page::page))
         .route("/consent/v1/patients/{cpr}", get(crate::consent_api::get))
         .route(
             "/consent/v1/patients/{cpr}/opt-out",

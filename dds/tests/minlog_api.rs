@@ -120,3 +120,127 @@ async fn the_citizen_sees_the_doctors_query_and_retrieval() {
     assert_eq!(status, 403);
     assert_eq!(server.rejected().await.len(), 1);
 }
+
+/// GET /minlog/v1/delegations/{doctor_cpr}/entries as `card` (base64'd here).
+async fn delegations_of(
+    server: &TestServer,
+    card: &str,
+    doctor_cpr: &str,
+    query: &str,
+) -> (u16, serde_json::Value) {
+    let response = server
+        .http
+        .get(format!(
+            "{}/minlog/v1/delegations/{doctor_cpr}/entries{query}",
+            server.base
+        ))
+        .header(
+            "authorization",
+            format!("SAML {}", base64_encode(card.as_bytes())),
+        )
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_doctor_sees_what_a_delegate_did_on_their_behalf() {
+    const DOCTOR: &str = "0804569723";
+    let server = TestServer::start().await;
+    let system = server.card(Role::System, None);
+    let (status, body) = server
+        .post(
+            "/xds/repository",
+            with_card(&sample("iti-41/pnr-single-apd.xml"), &system),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut secretary = identity::CardRequest::new(Role::Secretary);
+    secretary.cpr = Some("1502801236".into());
+    secretary.org_sor = Some("328081000016004".into());
+    secretary.on_behalf_of = Some(DOCTOR.into());
+    let secretary = server.sts.issue(&secretary).unwrap();
+    let (status, body) = server
+        .post(
+            "/xds/registry",
+            with_card(&find_documents(JENS), &secretary),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = server
+        .post(
+            "/xds/repository",
+            with_card(&retrieve(UNIQUE_ID), &secretary),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // The doctor's own access is not a delegation.
+    let doctor = server.card(Role::Doctor, Some(DOCTOR));
+    let (status, body) = server
+        .post("/xds/registry", with_card(&find_documents(JENS), &doctor))
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let (status, log) = delegations_of(&server, &doctor, DOCTOR, "").await;
+    assert_eq!(status, 200, "{log}");
+    let items = log["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{log}");
+    assert_eq!(items[0]["action"], "retrieve", "newest first: {log}");
+    assert_eq!(items[1]["action"], "query", "{log}");
+    for item in items {
+        assert_eq!(item["patient_cpr"], JENS, "{log}");
+        assert_eq!(item["on_behalf_of"], DOCTOR, "{log}");
+        assert_eq!(item["user"]["role"], "secretary", "{log}");
+        assert_eq!(item["documents"], serde_json::json!([UNIQUE_ID]), "{log}");
+        assert_eq!(item["override"], serde_json::Value::Null, "{log}");
+        assert_eq!(item["outcome"], "allowed", "{log}");
+    }
+    // The same entry as the citizen's view (where the doctor's own query came after it),
+    // plus the patient.
+    let (_, citizen_log) = log_of(&server, JENS, JENS, "").await;
+    let mut as_citizen_sees_it = items[0].clone();
+    as_citizen_sees_it
+        .as_object_mut()
+        .unwrap()
+        .remove("patient_cpr");
+    assert_eq!(as_citizen_sees_it, citizen_log["items"][1]);
+
+    let (_, page) = delegations_of(&server, &doctor, DOCTOR, "?limit=1").await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
+    let cursor = page["next_cursor"].as_str().unwrap().to_owned();
+    let (_, rest) = delegations_of(
+        &server,
+        &doctor,
+        DOCTOR,
+        &format!("?limit=1&cursor={cursor}"),
+    )
+    .await;
+    assert_eq!(rest["items"][0]["action"], "query", "{rest}");
+    assert_eq!(rest["next_cursor"], serde_json::Value::Null, "{rest}");
+    let (_, none) = delegations_of(&server, &doctor, DOCTOR, "?to=2000-01-01").await;
+    assert_eq!(none["items"].as_array().unwrap().len(), 0, "{none}");
+    let (_, all) = delegations_of(
+        &server,
+        &doctor,
+        DOCTOR,
+        "?from=2000-01-01T00:00:00%2B01:00",
+    )
+    .await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 2, "{all}");
+    let (status, bad) = delegations_of(&server, &doctor, DOCTOR, "?cursor=x").await;
+    assert_eq!((status, bad["error"].as_str()), (400, Some("bad_cursor")));
+
+    // An admin may read it; another doctor, the delegate and the citizen may not.
+    let admin = server.card(Role::Admin, Some("0101700013"));
+    let (status, log) = delegations_of(&server, &admin, DOCTOR, "").await;
+    assert_eq!(status, 200, "{log}");
+    assert_eq!(log["items"].as_array().unwrap().len(), 2, "{log}");
+    let other_doctor = server.card(Role::Doctor, Some("2512484916"));
+    let citizen = server.card(Role::Citizen, Some(JENS));
+    for card in [&other_doctor, &secretary, &citizen] {
+        let (status, body) = delegations_of(&server, card, DOCTOR, "").await;
+        assert_eq!(status, 403, "{body}");
+    }
+    assert_eq!(server.rejected().await.len(), 3);
+}

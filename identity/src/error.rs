@@ -94,7 +94,7 @@ pub enum Rejection {
     UnknownRole,
     #[error("role {role} may not {operation}")]
     NotAuthorized { role: Role, operation: Operation },
-    #[error("a citizen may only {operation} their own data")]
+    #[error("the caller may only {operation} concerning their own CPR")]
     NotOwnData { operation: Operation },
 }
 

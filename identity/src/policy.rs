@@ -5,6 +5,10 @@
 //! - A citizen acts only on their own CPR, whatever the table says: a citizen card asking
 //!   about another CPR, or about no particular patient, is refused ([`Rejection::NotOwnData`]).
 //!   This rule is not configurable.
+//! - A log is read only by its own person, whatever the table says: [`Operation::ReadOwnLog`]
+//!   only for the card's own CPR (so a table that gives it to doctors lets them read their own
+//!   log as patients, not anyone's), and the delegation view ([`Operation::ReadDelegations`])
+//!   only for the professional it names, except by an admin.
 //! - Multi-patient queries (ITI-51) are for systems only in the default table.
 //!
 //! The default table and why:
@@ -17,7 +21,10 @@
 //! - `secretary`: query, retrieve (the DOMAIN.md flow: a municipal secretary fetches
 //!   appointments, usually on behalf of a doctor).
 //! - `citizen`: query, retrieve, read own log, manage consent, own CPR only.
-//! - `admin`: administer and manage consent; no access to documents.
+//! - `doctor` also: read the delegation view, what delegates did on the doctor's behalf (own
+//!   CPR only).
+//! - `admin`: administer, manage consent and read any delegation view (complaints and
+//!   operations); no access to documents.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -47,6 +54,9 @@ pub enum Operation {
     Administer,
     /// MinLog entries about the caller's own CPR.
     ReadOwnLog,
+    /// MinLog entries made on a professional's behalf (the delegation view); the CPR the
+    /// request is about is that professional's.
+    ReadDelegations,
     /// Opt-out and blocks (`/consent/v1/...`).
     ManageConsent,
 }
@@ -62,6 +72,7 @@ impl Operation {
             Operation::MultiPatientQuery => "multi_patient_query",
             Operation::Administer => "administer",
             Operation::ReadOwnLog => "read_own_log",
+            Operation::ReadDelegations => "read_delegations",
             Operation::ManageConsent => "manage_consent",
         }
     }
@@ -96,11 +107,11 @@ impl Default for Policy {
                 Role::System,
                 &[Register, Update, Delete, Query, Retrieve, MultiPatientQuery],
             ),
-            (Role::Doctor, &[Query, Retrieve, Register]),
+            (Role::Doctor, &[Query, Retrieve, Register, ReadDelegations]),
             (Role::Nurse, &[Query, Retrieve, Register]),
             (Role::Secretary, &[Query, Retrieve]),
             (Role::Citizen, &[Query, Retrieve, ReadOwnLog, ManageConsent]),
-            (Role::Admin, &[Administer, ManageConsent]),
+            (Role::Admin, &[Administer, ReadDelegations, ManageConsent]),
         ];
         Policy {
             allowed: table
@@ -120,7 +131,8 @@ impl Policy {
     }
 
     /// Decides whether `caller` may do `operation` concerning `patient_cpr` (the patient the
-    /// request is about, if it is about one).
+    /// request is about, if it is about one; for [`Operation::ReadDelegations`], the
+    /// professional whose delegations are read).
     pub fn authorize(
         &self,
         caller: &Caller,
@@ -136,6 +148,17 @@ impl Policy {
         if caller.role == Role::Citizen {
             match (caller.cpr(), patient_cpr) {
                 (Some(own), Some(patient)) if own == patient => {}
+                _ => return Err(Rejection::NotOwnData { operation }),
+            }
+        }
+        let own_cpr_only = match operation {
+            Operation::ReadOwnLog => true,
+            Operation::ReadDelegations => caller.role != Role::Admin,
+            _ => false,
+        };
+        if own_cpr_only {
+            match (caller.cpr(), patient_cpr) {
+                (Some(own), Some(professional)) if own == professional => {}
                 _ => return Err(Rejection::NotOwnData { operation }),
             }
         }

@@ -36,6 +36,7 @@ fn allowed(policy: &Policy, role: Role, patient: Option<&str>) -> Vec<Operation>
         MultiPatientQuery,
         Administer,
         ReadOwnLog,
+        ReadDelegations,
         ManageConsent,
     ]
     .into_iter()
@@ -56,13 +57,17 @@ fn default_table() {
         [Register, Query, Retrieve]
     );
     assert_eq!(
+        allowed(&p, Role::Doctor, Some(OWN)),
+        [Register, Query, Retrieve, ReadDelegations]
+    );
+    assert_eq!(
         allowed(&p, Role::Nurse, Some(OTHER)),
         [Register, Query, Retrieve]
     );
     assert_eq!(allowed(&p, Role::Secretary, Some(OTHER)), [Query, Retrieve]);
     assert_eq!(
         allowed(&p, Role::Admin, Some(OTHER)),
-        [Administer, ManageConsent]
+        [Administer, ReadDelegations, ManageConsent]
     );
     assert_eq!(allowed(&p, Role::Citizen, Some(OTHER)), []);
     assert_eq!(
@@ -96,6 +101,40 @@ fn citizen_asking_for_another_cpr_is_rejected_with_its_cause() {
 }
 
 #[test]
+fn delegation_view_is_for_the_named_professional_or_an_admin() {
+    let p = Policy::default();
+    let read = Operation::ReadDelegations;
+    assert_eq!(p.authorize(&caller(Role::Doctor), read, Some(OWN)), Ok(()));
+    assert_eq!(
+        p.authorize(&caller(Role::Doctor), read, Some(OTHER)),
+        Err(Rejection::NotOwnData { operation: read })
+    );
+    assert_eq!(
+        p.authorize(&caller(Role::Doctor), read, None),
+        Err(Rejection::NotOwnData { operation: read })
+    );
+    assert_eq!(p.authorize(&caller(Role::Admin), read, Some(OTHER)), Ok(()));
+    assert_eq!(
+        p.authorize(&caller(Role::Secretary), read, Some(OWN)),
+        Err(Rejection::NotAuthorized {
+            role: Role::Secretary,
+            operation: read
+        })
+    );
+    // A table that lets nurses read delegations still holds them to their own CPR.
+    let nurses: Policy = toml::from_str(r#"nurse = ["read_delegations"]"#).expect("policy");
+    assert_eq!(
+        nurses.authorize(&caller(Role::Nurse), read, Some(OWN)),
+        Ok(())
+    );
+    assert!(
+        nurses
+            .authorize(&caller(Role::Nurse), read, Some(OTHER))
+            .is_err()
+    );
+}
+
+#[test]
 fn configured_table_replaces_the_default_and_citizens_stay_restricted() {
     let p: Policy = toml::from_str(
         r#"
@@ -111,6 +150,14 @@ fn configured_table_replaces_the_default_and_citizens_stay_restricted() {
         allowed(&p, Role::Citizen, Some(OWN)),
         [Operation::Query, Operation::MultiPatientQuery]
     );
+    // Whoever the table lets read their own log reads only that.
+    let doctors: Policy = toml::from_str(r#"doctor = ["read_own_log"]"#).expect("policy");
+    assert_eq!(
+        allowed(&doctors, Role::Doctor, Some(OWN)),
+        [Operation::ReadOwnLog]
+    );
+    assert_eq!(allowed(&doctors, Role::Doctor, Some(OTHER)), []);
+    assert_eq!(allowed(&doctors, Role::Doctor, None), []);
     assert!(toml::from_str::<Policy>("doctor = [\"fly\"]").is_err());
     assert!(toml::from_str::<Policy>("pilot = [\"query\"]").is_err());
 }

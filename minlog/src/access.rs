@@ -212,14 +212,17 @@ impl AuditStore {
             .await
     }
 
-    /// Access records made on a doctor's behalf (the delegation view), newest first.
+    /// Access records made on a doctor's behalf (the delegation view), newest first,
+    /// optionally within `[from, to)` (compared as in [`AuditStore::list_for_patient`]).
     pub async fn list_on_behalf_of(
         &self,
         doctor_cpr: &str,
+        from: Option<&str>,
+        to: Option<&str>,
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Page<AccessRecord>, AuditError> {
-        self.list_where("on_behalf_of", doctor_cpr, None, None, limit, cursor)
+        self.list_where("on_behalf_of", doctor_cpr, from, to, limit, cursor)
             .await
     }
 
@@ -377,10 +380,26 @@ mod tests {
             vec![record("0201919990", 1, Some("0101700013"))]
         );
         let delegated = store
-            .list_on_behalf_of("0101700013", 10, None)
+            .list_on_behalf_of("0101700013", None, None, 10, None)
             .await
             .unwrap();
         assert_eq!(delegated.items.len(), 1);
+        let before = store
+            .list_on_behalf_of("0101700013", None, Some("2026-11-25T10:01"), 10, None)
+            .await
+            .unwrap();
+        assert!(before.items.is_empty());
+        let within = store
+            .list_on_behalf_of(
+                "0101700013",
+                Some("2026-11-25"),
+                Some("2026-11-26"),
+                10,
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(within.items.len(), 1);
     }
 
     #[tokio::test]

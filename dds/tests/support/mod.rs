@@ -40,6 +40,8 @@ impl TestServer {
             let _ = stop.await;
         }));
         let sts = DevSts::open_or_create(data.path()).unwrap();
+        // reqwest is built without a default TLS provider (the workspace picks ring).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         TestServer {
             _data: data,
             base,
@@ -47,6 +49,11 @@ impl TestServer {
             http: dds::http_client::builder().build().unwrap(),
             shutdown: Some(shutdown),
         }
+    }
+
+    /// The server's data directory (its stores, its development STS).
+    pub fn data_dir(&self) -> &Path {
+        self._data.path()
     }
 
     pub fn card(&self, role: Role, cpr: Option<&str>) -> String {
