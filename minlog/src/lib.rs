@@ -20,7 +20,6 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// Most rows one list call returns, whatever the caller asks for.
 pub const LIST_LIMIT_MAX: u32 = 500;
@@ -176,11 +175,21 @@ impl AuditStore {
 
 /// The current time as the audit records spell it: RFC 3339 UTC, microsecond precision.
 pub fn now_rfc3339() -> Result<String, AuditError> {
-    let now = OffsetDateTime::now_utc();
-    let truncated = now
-        .replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
-        .unwrap_or(now);
-    Ok(truncated.format(&Rfc3339)?)
+    format_time(OffsetDateTime::now_utc())
+}
+
+/// `time` as the audit records spell it: RFC 3339 in UTC with exactly six fractional digits.
+///
+/// The width is fixed (`time`'s own RFC 3339 formatting drops trailing zeros, and the whole
+/// fraction when it is zero) because the stores compare these strings as text: time order
+/// and text order agree only when every value has the same shape.
+pub fn format_time(time: OffsetDateTime) -> Result<String, AuditError> {
+    const FIXED_RFC3339_UTC: &[time::format_description::BorrowedFormatItem<'_>] = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+    );
+    Ok(time
+        .to_offset(time::UtcOffset::UTC)
+        .format(FIXED_RFC3339_UTC)?)
 }
 
 #[cfg(test)]
@@ -233,6 +242,24 @@ mod tests {
             .unwrap();
         assert_eq!(third.items.len(), 1);
         assert_eq!(third.next_cursor, None);
+    }
+
+    #[test]
+    fn times_have_one_width_so_text_order_is_time_order() {
+        use time::macros::datetime;
+        let whole = format_time(datetime!(2026-11-25 10:00:00 UTC)).unwrap();
+        let half = format_time(datetime!(2026-11-25 10:00:00.5 UTC)).unwrap();
+        let later = format_time(datetime!(2026-11-25 10:00:00.51 +01:00)).unwrap();
+        assert_eq!(whole, "2026-11-25T10:00:00.000000Z");
+        assert_eq!(half, "2026-11-25T10:00:00.500000Z");
+        assert_eq!(later, "2026-11-25T09:00:00.510000Z");
+        assert!(whole < half);
+        let now = now_rfc3339().unwrap();
+        assert_eq!(now.len(), whole.len(), "{now}");
+        assert!(
+            time::OffsetDateTime::parse(&now, &time::format_description::well_known::Rfc3339)
+                .is_ok()
+        );
     }
 
     #[tokio::test]
