@@ -1,25 +1,28 @@
 //! MinLog access records and treatment-relation (BRS) follow-ups.
 //!
-//! Owns the durable audit of who touched whose data. Today: the record of every rejected
-//! access attempt ([`AuditStore::record_rejected`]), listed for operations. Will own (MinLog
-//! issue): the access record of every query, retrieval, registration, update and delete that
-//! concerns a patient; the outbox of follow-ups delivered at least once, in order per patient,
-//! with back-off and dead-lettering; the citizen's log API and page.
+//! Owns the durable audit of who touched whose data: the record of every rejected access
+//! attempt ([`AuditStore::record_rejected`]), listed for operations; the access record of
+//! every access that concerns a patient ([`access`](AuditStore::record_access)); and the outbox
+//! of treatment-relation follow-ups ([`outbox`]) that [`OutboxWorker`] delivers at least once,
+//! in order per patient, with back-off and dead-lettering ([`delivery`]).
 //!
 //! Invariants:
 //! - Records are committed durably (SQLite WAL with `synchronous=FULL`) before the call that
 //!   writes them returns; a caller that gets `Ok` may answer its client.
-//! - Records are append-only: nothing here updates or deletes them.
+//! - Records are append-only: nothing here updates or deletes them. Follow-ups change only
+//!   their delivery state (see [`outbox`]).
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use sqlx::Row;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use time::OffsetDateTime;
+use tokio::sync::Notify;
 
 /// Most rows one list call returns, whatever the caller asks for.
 pub const LIST_LIMIT_MAX: u32 = 500;
@@ -69,10 +72,18 @@ pub struct Page<T> {
 #[derive(Debug, Clone)]
 pub struct AuditStore {
     pool: SqlitePool,
+    /// Poked after every commit that ordered a follow-up; the delivery worker of this process
+    /// waits on it (besides its periodic poll, which also finds follow-ups other processes
+    /// committed). `notify_one` keeps a permit while the worker is busy, so none is lost.
+    followup_committed: Arc<Notify>,
 }
 
 mod access;
-pub use access::{AccessAction, AccessOutcome, AccessRecord, Followup, RecordedAccess};
+pub mod delivery;
+pub mod outbox;
+pub use access::{AccessAction, AccessOutcome, AccessRecord, RecordedAccess};
+pub use delivery::{DeliveryConfig, DeliveryError, FlushReport, OutboxWorker, retry_delay};
+pub use outbox::{ClaimedFollowup, FailedAttempt, Followup, FollowupState, OutboxDepth};
 
 impl AuditStore {
     /// Opens (creating if needed) the store at `path` and applies pending migrations.
@@ -96,7 +107,15 @@ impl AuditStore {
                 source,
             })?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(AuditStore { pool })
+        Ok(AuditStore {
+            pool,
+            followup_committed: Arc::new(Notify::new()),
+        })
+    }
+
+    /// Notified whenever this store commits a follow-up (see the field's docs).
+    pub fn followup_signal(&self) -> Arc<Notify> {
+        self.followup_committed.clone()
     }
 
     /// Records one rejected attempt; returns only once the row is durable.
