@@ -16,7 +16,7 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use crate::outbox::{FOLLOWUP_COLUMNS, Followup, followup_from_row};
+use crate::outbox::{FOLLOWUP_COLUMNS, Followup, enqueue_head, followup_from_row};
 use crate::{AuditError, AuditStore, LIST_LIMIT_MAX, Page};
 
 /// What the access did (INTERFACE.md MinLog `action`).
@@ -165,17 +165,19 @@ impl AuditStore {
                 "action": record.action.as_str(),
                 "documents": record.documents,
             });
-            sqlx::query(
+            let followup_id: i64 = sqlx::query_scalar(
                 "INSERT INTO followup_outbox (event_id, access_record_id, patient_cpr, payload, \
-                 state, attempts, next_attempt_at) VALUES (?, ?, ?, ?, 'pending', 0, ?)",
+                 state, attempts, next_attempt_at) VALUES (?, ?, ?, ?, 'pending', 0, ?) \
+                 RETURNING id",
             )
             .bind(&event_id)
             .bind(record_id)
             .bind(&record.patient_cpr)
             .bind(payload.to_string())
             .bind(&record.time)
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
+            enqueue_head(&mut tx, &record.patient_cpr, followup_id, &record.time).await?;
             Some(event_id)
         } else {
             None

@@ -206,6 +206,11 @@ struct Courier {
 
 impl Courier {
     async fn run(self, mut drain: watch::Receiver<Option<Instant>>, signal: Arc<Notify>) {
+        match self.store.rebuild_followup_heads().await {
+            Ok(patients) => tracing::info!(patients, "outbox delivery started"),
+            // Not fatal: the heads kept by every commit are still there.
+            Err(error) => tracing::error!(%error, "cannot rebuild the outbox's queue heads"),
+        }
         loop {
             let drain_deadline = *drain.borrow_and_update();
             if let Some(deadline) = drain_deadline {

@@ -12,17 +12,27 @@
 //!   A dead-lettered follow-up no longer blocks: once the configured attempts are spent, the
 //!   patient's later follow-ups proceed (a receiver that refuses one event forever must not
 //!   stop a patient's follow-ups for good); the dead one stays listed for operations.
+//! - **Heads are indexed**: table `followup_head` holds, for every patient with pending
+//!   follow-ups, the id and `next_attempt_at` of the oldest. It changes in the same
+//!   transaction as the follow-ups it summarises ([`enqueue_head`], [`refresh_head`]), so a
+//!   claim reads only the due heads (an index range), never the queues behind them: a long
+//!   BRS outage makes the backlog grow, not the cost of each claim. Being derived, it can be
+//!   rebuilt from the outbox at any time ([`AuditStore::rebuild_followup_heads`]).
 //! - **Claims are leases**: claiming moves `next_attempt_at` to the end of a lease, so a second
 //!   claimer (the shutdown flush, another process on PostgreSQL) does not take the same
 //!   follow-up, and one whose claimer died becomes due again when the lease ends
-//!   (at-least-once). The claim is one `UPDATE … WHERE id IN (SELECT …) RETURNING`; on
-//!   PostgreSQL the inner select takes `FOR UPDATE SKIP LOCKED`.
+//!   (at-least-once). The claim is one `UPDATE followup_head … WHERE patient_cpr IN (SELECT …)
+//!   RETURNING`; on PostgreSQL the inner select takes `FOR UPDATE SKIP LOCKED`, and
+//!   `record_access` must lock the patient's head row, which SQLite's single writer does for
+//!   us.
+//! - Every write transaction here starts with a write, so SQLite takes its lock at once
+//!   instead of failing to upgrade a read.
 //! - All state is in the database: a restarted process resumes where the last one stopped.
 //! - Times are [`crate::format_time`] strings (fixed width), so SQL compares them as text.
 
 use serde::Serialize;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -150,9 +160,50 @@ fn bounded_error(text: &str) -> &str {
     }
 }
 
+/// Makes a just-committed follow-up its patient's head, unless the patient already has one
+/// (then it waits behind it). Runs inside the transaction that inserts the follow-up.
+pub(crate) async fn enqueue_head(
+    connection: &mut SqliteConnection,
+    patient_cpr: &str,
+    followup_id: i64,
+    next_attempt_at: &str,
+) -> Result<(), AuditError> {
+    sqlx::query(
+        "INSERT INTO followup_head (patient_cpr, followup_id, next_attempt_at) VALUES (?, ?, ?) \
+         ON CONFLICT (patient_cpr) DO NOTHING",
+    )
+    .bind(patient_cpr)
+    .bind(followup_id)
+    .bind(next_attempt_at)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+/// Recomputes a patient's head from the outbox after one of their follow-ups changed: the
+/// oldest pending one (with its `next_attempt_at`), or none.
+pub(crate) async fn refresh_head(
+    connection: &mut SqliteConnection,
+    patient_cpr: &str,
+) -> Result<(), AuditError> {
+    sqlx::query("DELETE FROM followup_head WHERE patient_cpr = ?")
+        .bind(patient_cpr)
+        .execute(&mut *connection)
+        .await?;
+    sqlx::query(
+        "INSERT INTO followup_head (patient_cpr, followup_id, next_attempt_at) \
+         SELECT patient_cpr, id, next_attempt_at FROM followup_outbox \
+         WHERE patient_cpr = ? AND state = 'pending' ORDER BY id LIMIT 1",
+    )
+    .bind(patient_cpr)
+    .execute(&mut *connection)
+    .await?;
+    Ok(())
+}
+
 impl AuditStore {
-    /// Claims up to `limit` due follow-ups, oldest first, at most one per patient (each
-    /// patient's oldest pending one, if its `next_attempt_at <= now`), and keeps them from
+    /// Claims up to `limit` due follow-ups, at most one per patient (each patient's oldest
+    /// pending one, if its `next_attempt_at <= now`), longest due first, and keeps them from
     /// other claimers until `lease_until`. The caller settles each with
     /// [`AuditStore::mark_followup_delivered`] or [`AuditStore::record_failed_delivery`]; one it
     /// never settles is due again after the lease.
@@ -163,66 +214,92 @@ impl AuditStore {
         limit: u32,
     ) -> Result<Vec<ClaimedFollowup>, AuditError> {
         debug_assert!(lease_until > now, "a claim must outlast its start");
-        let rows = sqlx::query(
-            "UPDATE followup_outbox SET next_attempt_at = ? \
-             WHERE id IN ( \
-                 SELECT candidate.id FROM followup_outbox AS candidate \
-                 WHERE candidate.state = 'pending' AND candidate.next_attempt_at <= ? \
-                 AND NOT EXISTS ( \
-                     SELECT 1 FROM followup_outbox AS older \
-                     WHERE older.patient_cpr = candidate.patient_cpr \
-                     AND older.state = 'pending' AND older.id < candidate.id) \
-                 ORDER BY candidate.id LIMIT ?) \
-             RETURNING id, event_id, patient_cpr, payload, attempts",
+        let lease_until = format_time(lease_until)?;
+        let mut tx = self.pool.begin().await?;
+        let heads = sqlx::query(
+            "UPDATE followup_head SET next_attempt_at = ? \
+             WHERE patient_cpr IN ( \
+                 SELECT patient_cpr FROM followup_head WHERE next_attempt_at <= ? \
+                 ORDER BY next_attempt_at, followup_id LIMIT ?) \
+             RETURNING followup_id, patient_cpr",
         )
-        .bind(format_time(lease_until)?)
+        .bind(&lease_until)
         .bind(format_time(now)?)
         .bind(i64::from(limit.clamp(1, LIST_LIMIT_MAX)))
-        .fetch_all(&self.pool)
-        .await?;
-        // RETURNING gives no order; delivery goes oldest first.
-        let mut claimed = rows
-            .iter()
-            .map(|row| {
-                Ok((
-                    row.try_get::<i64, _>("id")?,
-                    ClaimedFollowup {
-                        event_id: row.try_get("event_id")?,
-                        patient_cpr: row.try_get("patient_cpr")?,
-                        payload: row.try_get("payload")?,
-                        attempts: attempts_from(row)?,
-                    },
-                ))
-            })
-            .collect::<Result<Vec<_>, AuditError>>()?;
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                row.try_get::<i64, _>("followup_id")?,
+                row.try_get("patient_cpr")?,
+            ))
+        })
+        .collect::<Result<Vec<(i64, String)>, AuditError>>()?;
+        let mut claimed = Vec::with_capacity(heads.len());
+        for (id, patient_cpr) in heads {
+            let row = sqlx::query(
+                "UPDATE followup_outbox SET next_attempt_at = ? WHERE id = ? AND state = 'pending' \
+                 RETURNING id, event_id, patient_cpr, payload, attempts",
+            )
+            .bind(&lease_until)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(row) = row else {
+                // A head that is not pending (the rows were changed by hand): repair it; the
+                // patient's real head is claimed by the next pass.
+                tracing::warn!(%patient_cpr, followup_id = id, "repairing a stale follow-up head");
+                refresh_head(&mut tx, &patient_cpr).await?;
+                continue;
+            };
+            claimed.push((
+                id,
+                ClaimedFollowup {
+                    event_id: row.try_get("event_id")?,
+                    patient_cpr: row.try_get("patient_cpr")?,
+                    payload: row.try_get("payload")?,
+                    attempts: attempts_from(&row)?,
+                },
+            ));
+        }
+        tx.commit().await?;
+        // RETURNING gives no order; oldest first reads best in logs and tests.
         claimed.sort_by_key(|(id, _)| *id);
         Ok(claimed.into_iter().map(|(_, followup)| followup).collect())
     }
 
-    /// Settles a follow-up as delivered; `false` when it was not pending (already settled by
-    /// an earlier attempt, or dead-lettered meanwhile), which changes nothing.
+    /// Settles a follow-up as delivered (its patient's next one becomes the head, due at
+    /// once); `false` when it was not pending (already settled by an earlier attempt, or
+    /// dead-lettered meanwhile), which changes nothing.
     pub async fn mark_followup_delivered(
         &self,
         event_id: &str,
         now: OffsetDateTime,
     ) -> Result<bool, AuditError> {
         let now = format_time(now)?;
-        let updated = sqlx::query(
+        let mut tx = self.pool.begin().await?;
+        let patient_cpr: Option<String> = sqlx::query_scalar(
             "UPDATE followup_outbox SET state = 'delivered', attempts = attempts + 1, \
              delivered_at = ?, next_attempt_at = ? \
-             WHERE event_id = ? AND state = 'pending'",
+             WHERE event_id = ? AND state = 'pending' RETURNING patient_cpr",
         )
         .bind(&now)
         .bind(&now)
         .bind(event_id)
-        .execute(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
-        Ok(updated.rows_affected() == 1)
+        let Some(patient_cpr) = patient_cpr else {
+            return Ok(false);
+        };
+        refresh_head(&mut tx, &patient_cpr).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Records a failed attempt: the follow-up is tried again at `next_attempt_at`, or, when
-    /// this was attempt number `attempts_max` (or later), dead-lettered. `None` when it was
-    /// not pending, which changes nothing.
+    /// this was attempt number `attempts_max` (or later), dead-lettered (and its patient's
+    /// next one becomes the head). `None` when it was not pending, which changes nothing.
     pub async fn record_failed_delivery(
         &self,
         event_id: &str,
@@ -232,12 +309,13 @@ impl AuditStore {
         attempts_max: u32,
     ) -> Result<Option<FailedAttempt>, AuditError> {
         debug_assert!(attempts_max >= 1);
+        let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "UPDATE followup_outbox SET attempts = attempts + 1, last_error = ?, \
              state = CASE WHEN attempts + 1 >= ? THEN 'dead' ELSE 'pending' END, \
              next_attempt_at = CASE WHEN attempts + 1 >= ? THEN ? ELSE ? END \
              WHERE event_id = ? AND state = 'pending' \
-             RETURNING state, attempts",
+             RETURNING patient_cpr, state, attempts",
         )
         .bind(bounded_error(error))
         .bind(i64::from(attempts_max))
@@ -245,35 +323,56 @@ impl AuditStore {
         .bind(format_time(now)?)
         .bind(format_time(next_attempt_at)?)
         .bind(event_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
-        row.map(|row| {
-            Ok(FailedAttempt {
-                state: FollowupState::parse(&row.try_get::<String, _>("state")?)?,
-                attempts: attempts_from(&row)?,
-            })
-        })
-        .transpose()
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let failed = FailedAttempt {
+            state: FollowupState::parse(&row.try_get::<String, _>("state")?)?,
+            attempts: attempts_from(&row)?,
+        };
+        refresh_head(&mut tx, &row.try_get::<String, _>("patient_cpr")?).await?;
+        tx.commit().await?;
+        Ok(Some(failed))
     }
 
-    /// When the next follow-up becomes claimable (the earliest `next_attempt_at` among the
-    /// patients' heads), or `None` when nothing is pending. The worker sleeps until then.
+    /// When the next follow-up becomes claimable (the earliest head), or `None` when nothing
+    /// is pending. The worker sleeps until then.
     pub async fn next_followup_due_at(&self) -> Result<Option<OffsetDateTime>, AuditError> {
-        let earliest: Option<String> = sqlx::query_scalar(
-            "SELECT MIN(candidate.next_attempt_at) FROM followup_outbox AS candidate \
-             WHERE candidate.state = 'pending' AND NOT EXISTS ( \
-                 SELECT 1 FROM followup_outbox AS older \
-                 WHERE older.patient_cpr = candidate.patient_cpr \
-                 AND older.state = 'pending' AND older.id < candidate.id)",
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        let earliest: Option<String> =
+            sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM followup_head")
+                .fetch_one(&self.pool)
+                .await?;
         earliest
             .map(|text| {
                 OffsetDateTime::parse(&text, &Rfc3339)
                     .map_err(|e| AuditError::Corrupt(format!("next_attempt_at {text:?}: {e}")))
             })
             .transpose()
+    }
+
+    /// Rebuilds every patient's head from the outbox (the heads are derived data); returns
+    /// how many patients have pending follow-ups. The worker runs it once at start, so heads
+    /// that went astray (a manual repair in the database) cannot hold a patient back.
+    /// Reads every pending follow-up once.
+    pub async fn rebuild_followup_heads(&self) -> Result<u64, AuditError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM followup_head")
+            .execute(&mut *tx)
+            .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO followup_head (patient_cpr, followup_id, next_attempt_at) \
+             SELECT head.patient_cpr, head.id, head.next_attempt_at \
+             FROM followup_outbox AS head \
+             WHERE head.state = 'pending' AND head.id = ( \
+                 SELECT MIN(older.id) FROM followup_outbox AS older \
+                 WHERE older.patient_cpr = head.patient_cpr AND older.state = 'pending')",
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(inserted.rows_affected())
     }
 
     /// Follow-ups waiting and dead-lettered.
@@ -515,6 +614,104 @@ mod tests {
             store.list_followups(None, 10, Some("x")).await,
             Err(AuditError::BadCursor(_))
         ));
+    }
+
+    /// The heads as kept, and as they should be (each patient's oldest pending follow-up).
+    async fn heads_kept_and_expected(
+        store: &AuditStore,
+    ) -> (Vec<(String, i64, String)>, Vec<(String, i64, String)>) {
+        let kept = sqlx::query_as(
+            "SELECT patient_cpr, followup_id, next_attempt_at FROM followup_head \
+             ORDER BY patient_cpr",
+        )
+        .fetch_all(&store.pool)
+        .await
+        .unwrap();
+        let expected = sqlx::query_as(
+            "SELECT patient_cpr, MIN(id), next_attempt_at FROM followup_outbox \
+             WHERE state = 'pending' GROUP BY patient_cpr ORDER BY patient_cpr",
+        )
+        .fetch_all(&store.pool)
+        .await
+        .unwrap();
+        (kept, expected)
+    }
+
+    #[tokio::test]
+    async fn heads_stay_each_patients_oldest_pending_follow_up_through_every_change() {
+        let (_dir, store) = store().await;
+        let patients = ["0101700013", "0201919990", "2512489996"];
+        // A fixed pseudo-random walk over commits, claims, deliveries and failures.
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move |bound: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % bound
+        };
+        let mut now = T0;
+        let mut in_flight: Vec<String> = Vec::new();
+        for step in 0..300 {
+            match next(4) {
+                0 => {
+                    order(&store, patients[next(3) as usize]).await;
+                }
+                1 => {
+                    let claimed = store
+                        .claim_due_followups(now, now + LEASE, 2)
+                        .await
+                        .unwrap();
+                    in_flight.extend(claimed.into_iter().map(|c| c.event_id));
+                }
+                2 if !in_flight.is_empty() => {
+                    let event_id = in_flight.remove(next(in_flight.len() as u64) as usize);
+                    store.mark_followup_delivered(&event_id, now).await.unwrap();
+                }
+                _ if !in_flight.is_empty() => {
+                    let event_id = in_flight.remove(next(in_flight.len() as u64) as usize);
+                    let retry_at = now + Duration::from_secs(1);
+                    store
+                        .record_failed_delivery(&event_id, "HTTP 503", now, retry_at, 3)
+                        .await
+                        .unwrap();
+                }
+                _ => now += Duration::from_secs(1),
+            }
+            let (kept, expected) = heads_kept_and_expected(&store).await;
+            assert_eq!(kept, expected, "after step {step}");
+        }
+        let depth = store.outbox_depth().await.unwrap();
+        assert!(
+            depth.pending > 0 && depth.dead > 0,
+            "the walk covered dead-letters: {depth:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn heads_lost_or_stale_are_repaired() {
+        let (_dir, store) = store().await;
+        let first = order(&store, "0101700013").await;
+        let second = order(&store, "0101700013").await;
+        sqlx::query("DELETE FROM followup_head")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        assert!(
+            claim(&store, T0).await.is_empty(),
+            "no head, nothing claimable"
+        );
+        assert_eq!(store.rebuild_followup_heads().await.unwrap(), 1);
+        assert_eq!(claim(&store, T0 + LEASE).await, [first.as_str()]);
+
+        // Settled by hand behind the store's back: the claim repairs the head.
+        sqlx::query("UPDATE followup_outbox SET state = 'dead' WHERE event_id = ?")
+            .bind(&first)
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let later = T0 + LEASE + LEASE;
+        assert!(claim(&store, later).await.is_empty());
+        assert_eq!(claim(&store, later).await, [second.as_str()]);
     }
 
     #[test]
