@@ -220,6 +220,68 @@ pub async fn rejected(
     }
 }
 
+/// Query of `GET /admin/v1/outbox`; read as text so that a bad value gets the API's own
+/// error shape.
+#[derive(Debug, Deserialize)]
+pub struct OutboxQuery {
+    state: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// `GET /admin/v1/outbox`: treatment-relation follow-ups in commit order; pending and
+/// dead-lettered ones unless `state=pending|dead|delivered` says otherwise.
+pub async fn outbox(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(query): Query<OutboxQuery>,
+) -> Result<Response, ApiError> {
+    authenticate(
+        &app,
+        &headers,
+        peer,
+        "GET /admin/v1/outbox",
+        Operation::Administer,
+        None,
+    )
+    .await?;
+    let state = match query.state.as_deref() {
+        None => None,
+        Some(name) => Some(minlog::FollowupState::from_name(name).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_state",
+                format!("state {name:?} is not one of pending, dead, delivered"),
+            )
+        })?),
+    };
+    let limit = match query.limit.as_deref() {
+        None => 100,
+        Some(text) => text.parse::<u32>().map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_limit",
+                format!("limit {text:?} is not a whole number"),
+            )
+        })?,
+    };
+    let listed = app
+        .door
+        .audit
+        .list_followups(state, limit, query.cursor.as_deref())
+        .await;
+    match listed {
+        Ok(page) => Ok(Json(page).into_response()),
+        Err(minlog::AuditError::BadCursor(cursor)) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_cursor",
+            format!("cursor {cursor:?} is not one this API handed out"),
+        )),
+        Err(error) => Err(ApiError::internal(&error)),
+    }
+}
+
 /// Body of `POST /admin/v1/patients`: a CPR number, or a full XDS patientId in the Danish
 /// assigning authority.
 #[derive(Debug, Deserialize)]

@@ -23,6 +23,9 @@ pub const REGISTRY_BODY_BYTES_MAX: u64 = 64 * 1024 * 1024;
 pub const REPOSITORY_BODY_BYTES_MAX: u64 = 512 * 1024 * 1024;
 /// Largest single document accepted by the repository (INTERFACE.md: 256 MiB).
 pub const DOCUMENT_BYTES_MAX: u64 = 256 * 1024 * 1024;
+/// Delivery attempts of a treatment-relation follow-up before it is dead-lettered
+/// (INTERFACE.md: 20).
+pub const BRS_ATTEMPTS_MAX: u32 = minlog::delivery::ATTEMPTS_MAX_DEFAULT;
 
 /// Which services this process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -62,6 +65,7 @@ pub struct FileConfig {
     pub registry_url: Option<String>,
     pub repository_unique_id: Option<String>,
     pub brs_url: Option<String>,
+    pub brs_attempts_max: Option<u32>,
     pub patient_policy: Option<PatientPolicy>,
     pub trust_dev_sts: Option<bool>,
     #[serde(default)]
@@ -142,6 +146,9 @@ pub struct ServeFlags {
     /// Where treatment-relation follow-ups are delivered; without it they wait in the outbox.
     #[arg(long, env = "DDS_BRS_URL")]
     pub brs_url: Option<String>,
+    /// Delivery attempts of a follow-up before it is dead-lettered [default: 20].
+    #[arg(long, env = "DDS_BRS_ATTEMPTS_MAX")]
+    pub brs_attempts_max: Option<u32>,
     /// Which patients registrations may concern [default: any].
     #[arg(long, env = "DDS_PATIENT_POLICY", value_enum)]
     pub patient_policy: Option<PatientPolicy>,
@@ -156,6 +163,7 @@ pub struct Config {
     pub registry_url: Option<String>,
     pub repository_unique_id: String,
     pub brs_url: Option<String>,
+    pub brs_attempts_max: u32,
     pub patient_policy: PatientPolicy,
     pub trust_dev_sts: bool,
     pub trusted_sts_certs: Vec<PathBuf>,
@@ -226,6 +234,17 @@ impl Config {
         if let Some(url) = &brs_url {
             check_http_url("brs_url", url)?;
         }
+        let brs_attempts_max = match flags.brs_attempts_max.or(file.brs_attempts_max) {
+            None => BRS_ATTEMPTS_MAX,
+            Some(0) => {
+                return Err(ConfigError::Invalid {
+                    key: "brs_attempts_max",
+                    value: "0".to_owned(),
+                    reason: "a follow-up needs at least one attempt".to_owned(),
+                });
+            }
+            Some(n) => n,
+        };
         for repository in &file.repositories {
             check_http_url("repositories.url", &repository.url)?;
             check_oid("repositories.unique_id", &repository.unique_id)?;
@@ -272,6 +291,7 @@ impl Config {
             registry_url,
             repository_unique_id,
             brs_url,
+            brs_attempts_max,
             patient_policy: flags
                 .patient_policy
                 .or(file.patient_policy)
@@ -440,7 +460,38 @@ mod tests {
         );
         assert_eq!(config.document_bytes_max, defaults.document_bytes_max);
         assert_eq!(config.query_results_max, defaults.query_results_max);
+        assert_eq!(config.brs_attempts_max, defaults.brs_attempts_max);
         assert_eq!(config.policy, defaults.policy);
+    }
+
+    #[test]
+    fn brs_attempts_max_comes_from_flag_or_file_and_is_at_least_one() {
+        assert_eq!(
+            Config::load(ServeFlags::default())
+                .unwrap()
+                .brs_attempts_max,
+            20
+        );
+        let (_dir, path) = write("brs_attempts_max = 3\n");
+        let from_file = Config::load(ServeFlags {
+            config: Some(path.clone()),
+            ..ServeFlags::default()
+        })
+        .unwrap();
+        assert_eq!(from_file.brs_attempts_max, 3);
+        let from_flag = Config::load(ServeFlags {
+            config: Some(path),
+            brs_attempts_max: Some(5),
+            ..ServeFlags::default()
+        })
+        .unwrap();
+        assert_eq!(from_flag.brs_attempts_max, 5);
+        let err = Config::load(ServeFlags {
+            brs_attempts_max: Some(0),
+            ..ServeFlags::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("brs_attempts_max"), "{err}");
     }
 
     #[test]

@@ -212,6 +212,10 @@ pub async fn scrape(
 }
 
 async fn refresh_store_gauges(app: &App, metrics: &Metrics) {
+    match app.door.audit.outbox_depth().await {
+        Ok(depth) => metrics.set_outbox(depth.pending, depth.dead),
+        Err(error) => tracing::warn!(%error, "cannot count the outbox for /metrics"),
+    }
     for file in [
         crate::app::REGISTRY_DB,
         crate::app::CONSENT_DB,

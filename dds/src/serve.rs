@@ -1,7 +1,12 @@
 //! `dds serve`: the HTTP server and its lifecycle (start, readiness, graceful shutdown).
+//!
+//! Shutdown order: stop accepting, finish requests in flight (axum), then flush the outbox
+//! (bounded by [`OUTBOX_FLUSH_TIME_MAX`]), so follow-ups ordered by the last requests get
+//! their chance too. What the flush cannot deliver stays in the outbox for the next start.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
@@ -9,9 +14,15 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
+use minlog::{DeliveryConfig, OutboxWorker};
+
 use crate::app::App;
 
 use crate::config::{Config, ServeFlags};
+
+/// Longest the shutdown waits for the outbox flush: long enough for a request timeout and a
+/// backlog's next round, short enough for a container's stop grace period (often 30 s).
+pub const OUTBOX_FLUSH_TIME_MAX: Duration = Duration::from_secs(15);
 
 /// The routes of the service; shared by `main` and the tests.
 pub fn router(app: Arc<App>) -> Router {
@@ -22,6 +33,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/xds/registry", post(crate::edge::registry::handle))
         .route("/xds/repository", post(crate::edge::repository::handle))
         .route("/admin/v1/rejected", get(crate::api::rejected))
+        .route("/admin/v1/outbox", get(crate::api::outbox))
         .route("/admin/v1/patients", post(crate::api::add_patient))
         .route(
             "/minlog/v1/patients/{cpr}/entries",
@@ -80,11 +92,18 @@ pub struct Server {
     app: Arc<App>,
     listener: TcpListener,
     local_addr: SocketAddr,
+    /// Delivers follow-ups to `brs_url` (none without one: they wait in the outbox). Flushed
+    /// by [`Server::serve_until`] after the last request; dropping it stops it.
+    outbox: Option<OutboxWorker>,
 }
 
 impl Server {
     /// Opens the stores and binds the listener; the service is ready once this returns.
     pub async fn start(config: Config) -> anyhow::Result<Server> {
+        // The process's TLS crypto provider, for every outbound client (BRS delivery,
+        // forwarding) and for tests' clients in the same process; reqwest and rustls are built
+        // without a default one. Idempotent.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let listen = config.listen;
         let app = Arc::new(App::open(config).await?);
         let listener = TcpListener::bind(listen)
@@ -93,10 +112,24 @@ impl Server {
         let local_addr = listener
             .local_addr()
             .context("listener has no local address")?;
+        let outbox = match &app.config.brs_url {
+            Some(url) => Some(
+                OutboxWorker::spawn(
+                    app.door.audit.clone(),
+                    DeliveryConfig {
+                        attempts_max: app.config.brs_attempts_max,
+                        ..DeliveryConfig::new(url)
+                    },
+                )
+                .context("cannot start the follow-up delivery")?,
+            ),
+            None => None,
+        };
         Ok(Server {
             app,
             listener,
             local_addr,
+            outbox,
         })
     }
 
@@ -108,7 +141,8 @@ impl Server {
         &self.app
     }
 
-    /// Serves until `shutdown` resolves, then stops accepting and finishes requests in flight.
+    /// Serves until `shutdown` resolves, then stops accepting, finishes requests in flight
+    /// and flushes the outbox.
     pub async fn serve_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -117,33 +151,55 @@ impl Server {
             Some(settings) => Some(crate::tls::server_config(settings)?),
             None => None,
         };
-        let service = router(self.app).into_make_service_with_connect_info::<SocketAddr>();
-        let Some(tls) = tls else {
-            return axum::serve(self.listener, service)
+        let Server {
+            app,
+            listener,
+            outbox,
+            ..
+        } = self;
+        let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
+        let served = match tls {
+            None => axum::serve(listener, service)
                 .with_graceful_shutdown(shutdown)
                 .await
-                .context("server failed");
+                .context("server failed"),
+            Some(tls) => {
+                let handle = axum_server::Handle::new();
+                let stopper = handle.clone();
+                tokio::spawn(async move {
+                    shutdown.await;
+                    // No deadline: like the plain server, finish every request in flight.
+                    stopper.graceful_shutdown(None);
+                });
+                let listener = listener
+                    .into_std()
+                    .context("cannot hand the listener to the TLS server")?;
+                axum_server::from_tcp_rustls(
+                    listener,
+                    axum_server::tls_rustls::RustlsConfig::from_config(tls),
+                )
+                .context("cannot start the TLS server")?
+                .handle(handle)
+                .serve(service)
+                .await
+                .context("server failed")
+            }
         };
-        let handle = axum_server::Handle::new();
-        let stopper = handle.clone();
-        tokio::spawn(async move {
-            shutdown.await;
-            // No deadline: like the plain server, finish every request in flight.
-            stopper.graceful_shutdown(None);
-        });
-        let listener = self
-            .listener
-            .into_std()
-            .context("cannot hand the listener to the TLS server")?;
-        axum_server::from_tcp_rustls(
-            listener,
-            axum_server::tls_rustls::RustlsConfig::from_config(tls),
-        )
-        .context("cannot start the TLS server")?
-        .handle(handle)
-        .serve(service)
-        .await
-        .context("server failed")
+        if let Some(outbox) = outbox {
+            let report = outbox
+                .flush(tokio::time::Instant::now() + OUTBOX_FLUSH_TIME_MAX)
+                .await;
+            let (pending, dead) = report.depth.map_or((None, None), |depth| {
+                (Some(depth.pending), Some(depth.dead))
+            });
+            tracing::info!(
+                finished_in_time = report.finished_in_time,
+                pending,
+                dead,
+                "outbox flushed; follow-ups still pending wait for the next start"
+            );
+        }
+        served
     }
 
     /// `http` or `https`, as clients must address this server.
@@ -197,7 +253,10 @@ fn announce(config: &Config) {
         );
     }
     match &config.brs_url {
-        Some(url) => println!("treatment-relation follow-ups go to {url}"),
+        Some(url) => println!(
+            "treatment-relation follow-ups go to {url} (dead-lettered after {} attempts)",
+            config.brs_attempts_max
+        ),
         None => println!("no --brs-url: treatment-relation follow-ups wait in the outbox"),
     }
     println!(

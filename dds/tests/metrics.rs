@@ -92,6 +92,15 @@ async fn transactions_errors_and_store_sizes_are_exposed() {
         Some(3.0),
         "{text}"
     );
+    // The doctor's queries that found documents each ordered a follow-up; no BRS is configured,
+    // so they wait.
+    let pending = metric(&text, r#"dds_outbox_followups{state="pending"}"#).unwrap();
+    assert!(pending >= 0.0, "{text}");
+    assert_eq!(
+        metric(&text, r#"dds_outbox_followups{state="dead"}"#),
+        Some(0.0),
+        "{text}"
+    );
     let registry_bytes = metric(&text, r#"dds_store_bytes{store="registry"}"#).unwrap();
     assert!(registry_bytes > 0.0, "{text}");
 }

@@ -7,13 +7,16 @@
 //!
 //! Invariants:
 //! - Append-only for records; follow-ups only move `pending` → `delivered` or `pending` →
-//!   `dead` (that delivery belongs to the outbox worker, not written yet).
+//!   `dead`, and only through [`crate::outbox`].
+//! - Committing a follow-up wakes the delivery worker of this process
+//!   ([`AuditStore::followup_signal`]), so it does not wait for its next poll.
 //! - Lists are newest first with an opaque cursor (the row id), never by offset, so concurrent
 //!   writes do not shift pages.
 
 use serde::Serialize;
 use sqlx::Row;
 
+use crate::outbox::{FOLLOWUP_COLUMNS, Followup, enqueue_head, followup_from_row};
 use crate::{AuditError, AuditStore, LIST_LIMIT_MAX, Page};
 
 /// What the access did (INTERFACE.md MinLog `action`).
@@ -113,20 +116,6 @@ pub struct RecordedAccess {
     pub followup_event_id: Option<String>,
 }
 
-/// A treatment-relation follow-up as it waits in the outbox.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Followup {
-    pub event_id: String,
-    pub patient_cpr: String,
-    /// The JSON body for `POST {brs-url}`.
-    pub payload: serde_json::Value,
-    /// `pending`, `delivered` or `dead`.
-    pub state: String,
-    pub attempts: u32,
-    pub next_attempt_at: String,
-    pub last_error: Option<String>,
-}
-
 impl AuditStore {
     /// Commits an access record and, when `order_followup`, its BRS follow-up, in one
     /// transaction; returns once both are durable.
@@ -176,22 +165,28 @@ impl AuditStore {
                 "action": record.action.as_str(),
                 "documents": record.documents,
             });
-            sqlx::query(
+            let followup_id: i64 = sqlx::query_scalar(
                 "INSERT INTO followup_outbox (event_id, access_record_id, patient_cpr, payload, \
-                 state, attempts, next_attempt_at) VALUES (?, ?, ?, ?, 'pending', 0, ?)",
+                 state, attempts, next_attempt_at) VALUES (?, ?, ?, ?, 'pending', 0, ?) \
+                 RETURNING id",
             )
             .bind(&event_id)
             .bind(record_id)
             .bind(&record.patient_cpr)
             .bind(payload.to_string())
             .bind(&record.time)
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
+            enqueue_head(&mut tx, &record.patient_cpr, followup_id, &record.time).await?;
             Some(event_id)
         } else {
             None
         };
         tx.commit().await?;
+        if followup_event_id.is_some() {
+            // A permit is kept if the worker is busy, so this commit is never missed.
+            self.followup_committed.notify_one();
+        }
         Ok(RecordedAccess {
             record_id,
             followup_event_id,
@@ -227,30 +222,15 @@ impl AuditStore {
     }
 
     /// Follow-ups in the outbox in the order they were committed (pending, delivered and
-    /// dead alike), for `/admin/v1/outbox` and the delivery worker.
+    /// dead alike); [`AuditStore::list_followups`] pages and filters them.
     pub async fn followups(&self, limit: u32) -> Result<Vec<Followup>, AuditError> {
-        let rows = sqlx::query(
-            "SELECT event_id, patient_cpr, payload, state, attempts, next_attempt_at, last_error \
-             FROM followup_outbox ORDER BY id LIMIT ?",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {FOLLOWUP_COLUMNS} FROM followup_outbox ORDER BY id LIMIT ?"
+        ))
         .bind(i64::from(limit.clamp(1, LIST_LIMIT_MAX)))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let payload: String = row.try_get("payload")?;
-                Ok(Followup {
-                    event_id: row.try_get("event_id")?,
-                    patient_cpr: row.try_get("patient_cpr")?,
-                    payload: serde_json::from_str(&payload)
-                        .map_err(|e| AuditError::Corrupt(e.to_string()))?,
-                    state: row.try_get("state")?,
-                    attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(0),
-                    next_attempt_at: row.try_get("next_attempt_at")?,
-                    last_error: row.try_get("last_error")?,
-                })
-            })
-            .collect()
+        rows.iter().map(followup_from_row).collect()
     }
 
     /// One query for both list views; `column` is one of our two constant column names,

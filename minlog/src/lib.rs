@@ -1,26 +1,28 @@
 //! MinLog access records and treatment-relation (BRS) follow-ups.
 //!
-//! Owns the durable audit of who touched whose data. Today: the record of every rejected
-//! access attempt ([`AuditStore::record_rejected`]), listed for operations. Will own (MinLog
-//! issue): the access record of every query, retrieval, registration, update and delete that
-//! concerns a patient; the outbox of follow-ups delivered at least once, in order per patient,
-//! with back-off and dead-lettering; the citizen's log API and page.
+//! Owns the durable audit of who touched whose data: the record of every rejected access
+//! attempt ([`AuditStore::record_rejected`]), listed for operations; the access record of
+//! every access that concerns a patient ([`access`](AuditStore::record_access)); and the outbox
+//! of treatment-relation follow-ups ([`outbox`]) that [`OutboxWorker`] delivers at least once,
+//! in order per patient, with back-off and dead-lettering ([`delivery`]).
 //!
 //! Invariants:
 //! - Records are committed durably (SQLite WAL with `synchronous=FULL`) before the call that
 //!   writes them returns; a caller that gets `Ok` may answer its client.
-//! - Records are append-only: nothing here updates or deletes them.
+//! - Records are append-only: nothing here updates or deletes them. Follow-ups change only
+//!   their delivery state (see [`outbox`]).
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use sqlx::Row;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use tokio::sync::Notify;
 
 /// Most rows one list call returns, whatever the caller asks for.
 pub const LIST_LIMIT_MAX: u32 = 500;
@@ -70,10 +72,18 @@ pub struct Page<T> {
 #[derive(Debug, Clone)]
 pub struct AuditStore {
     pool: SqlitePool,
+    /// Poked after every commit that ordered a follow-up; the delivery worker of this process
+    /// waits on it (besides its periodic poll, which also finds follow-ups other processes
+    /// committed). `notify_one` keeps a permit while the worker is busy, so none is lost.
+    followup_committed: Arc<Notify>,
 }
 
 mod access;
-pub use access::{AccessAction, AccessOutcome, AccessRecord, Followup, RecordedAccess};
+pub mod delivery;
+pub mod outbox;
+pub use access::{AccessAction, AccessOutcome, AccessRecord, RecordedAccess};
+pub use delivery::{DeliveryConfig, DeliveryError, FlushReport, OutboxWorker, retry_delay};
+pub use outbox::{ClaimedFollowup, FailedAttempt, Followup, FollowupState, OutboxDepth};
 
 impl AuditStore {
     /// Opens (creating if needed) the store at `path` and applies pending migrations.
@@ -97,7 +107,15 @@ impl AuditStore {
                 source,
             })?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(AuditStore { pool })
+        Ok(AuditStore {
+            pool,
+            followup_committed: Arc::new(Notify::new()),
+        })
+    }
+
+    /// Notified whenever this store commits a follow-up (see the field's docs).
+    pub fn followup_signal(&self) -> Arc<Notify> {
+        self.followup_committed.clone()
     }
 
     /// Records one rejected attempt; returns only once the row is durable.
@@ -176,11 +194,21 @@ impl AuditStore {
 
 /// The current time as the audit records spell it: RFC 3339 UTC, microsecond precision.
 pub fn now_rfc3339() -> Result<String, AuditError> {
-    let now = OffsetDateTime::now_utc();
-    let truncated = now
-        .replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
-        .unwrap_or(now);
-    Ok(truncated.format(&Rfc3339)?)
+    format_time(OffsetDateTime::now_utc())
+}
+
+/// `time` as the audit records spell it: RFC 3339 in UTC with exactly six fractional digits.
+///
+/// The width is fixed (`time`'s own RFC 3339 formatting drops trailing zeros, and the whole
+/// fraction when it is zero) because the stores compare these strings as text: time order
+/// and text order agree only when every value has the same shape.
+pub fn format_time(time: OffsetDateTime) -> Result<String, AuditError> {
+    const FIXED_RFC3339_UTC: &[time::format_description::BorrowedFormatItem<'_>] = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+    );
+    Ok(time
+        .to_offset(time::UtcOffset::UTC)
+        .format(FIXED_RFC3339_UTC)?)
 }
 
 #[cfg(test)]
@@ -233,6 +261,24 @@ mod tests {
             .unwrap();
         assert_eq!(third.items.len(), 1);
         assert_eq!(third.next_cursor, None);
+    }
+
+    #[test]
+    fn times_have_one_width_so_text_order_is_time_order() {
+        use time::macros::datetime;
+        let whole = format_time(datetime!(2026-11-25 10:00:00 UTC)).unwrap();
+        let half = format_time(datetime!(2026-11-25 10:00:00.5 UTC)).unwrap();
+        let later = format_time(datetime!(2026-11-25 10:00:00.51 +01:00)).unwrap();
+        assert_eq!(whole, "2026-11-25T10:00:00.000000Z");
+        assert_eq!(half, "2026-11-25T10:00:00.500000Z");
+        assert_eq!(later, "2026-11-25T09:00:00.510000Z");
+        assert!(whole < half);
+        let now = now_rfc3339().unwrap();
+        assert_eq!(now.len(), whole.len(), "{now}");
+        assert!(
+            time::OffsetDateTime::parse(&now, &time::format_description::well_known::Rfc3339)
+                .is_ok()
+        );
     }
 
     #[tokio::test]

@@ -57,18 +57,7 @@ impl TestServer {
     }
 
     pub fn card(&self, role: Role, cpr: Option<&str>) -> String {
-        let mut request = CardRequest::new(role);
-        match role {
-            Role::System => {
-                request.org_cvr = Some("33257872".into());
-                request.it_system = Some("EPJ Test".into());
-            }
-            _ => {
-                request.cpr = cpr.map(str::to_owned);
-                request.org_sor = Some("328081000016004".into());
-            }
-        }
-        self.sts.issue(&request).unwrap()
+        issue_card(&self.sts, role, cpr)
     }
 
     pub async fn post(&self, path: &str, envelope: String) -> (u16, String) {
@@ -119,6 +108,22 @@ impl Drop for TestServer {
             let _ = shutdown.send(());
         }
     }
+}
+
+/// A card from `sts`: a system of a CVR organisation, or a person (`cpr`) at a SOR unit.
+pub fn issue_card(sts: &DevSts, role: Role, cpr: Option<&str>) -> String {
+    let mut request = CardRequest::new(role);
+    match role {
+        Role::System => {
+            request.org_cvr = Some("33257872".into());
+            request.it_system = Some("EPJ Test".into());
+        }
+        _ => {
+            request.cpr = cpr.map(str::to_owned);
+            request.org_sor = Some("328081000016004".into());
+        }
+    }
+    sts.issue(&request).unwrap()
 }
 
 pub fn base64_encode(bytes: &[u8]) -> String {

@@ -13,6 +13,11 @@ pub struct Served {
 
 impl Served {
     pub fn start(data: &Path) -> Served {
+        Served::start_with_args(data, &[])
+    }
+
+    /// Starts `dds serve` on `data` with these extra flags (e.g. `--brs-url URL`).
+    pub fn start_with_args(data: &Path, args: &[&str]) -> Served {
         let config = data.join("dds.toml");
         if !config.exists() {
             std::fs::write(&config, "").unwrap();
@@ -22,6 +27,7 @@ impl Served {
             .arg(data)
             .arg("--config")
             .arg(&config)
+            .args(args)
             .env("RUST_LOG", "warn")
             .env_remove("DDS_LISTEN")
             .env_remove("DDS_DATA")
@@ -29,6 +35,9 @@ impl Served {
             .env_remove("DDS_ROLE")
             .env_remove("DDS_REGISTRY_URL")
             .env_remove("DDS_REPOSITORY_UNIQUE_ID")
+            .env_remove("DDS_BRS_URL")
+            .env_remove("DDS_BRS_ATTEMPTS_MAX")
+            .env_remove("DDS_PATIENT_POLICY")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -60,6 +69,26 @@ impl Served {
             .find(|l| l.starts_with(&format!("{field}:")))
             .unwrap();
         line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
+    /// Sends SIGTERM (the graceful shutdown) and waits for the exit, at most a minute.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -TERM failed");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server did not stop within a minute of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     pub fn kill(&mut self) {
