@@ -21,14 +21,14 @@ async fn transactions_errors_and_store_sizes_are_exposed() {
         .await;
     assert_eq!(status, 200, "{body}");
     let doctor = server.card(Role::Doctor, Some("0804569723"));
+    // The stored document's patient, so each query returns it and orders a follow-up.
+    let query = sample("iti-18/find-documents-leafclass.xml").replace("2512489996", "0101700013");
     for _ in 0..2 {
         let (status, body) = server
-            .post(
-                "/xds/registry",
-                with_card(&sample("iti-18/find-documents-leafclass.xml"), &doctor),
-            )
+            .post("/xds/registry", with_card(&query, &doctor))
             .await;
         assert_eq!(status, 200, "{body}");
+        assert!(body.contains("ExtrinsicObject"), "{body}");
     }
     // A query missing its patient: an ebRS Failure, counted as an error of ITI-18.
     let (status, _) = server
@@ -92,10 +92,13 @@ async fn transactions_errors_and_store_sizes_are_exposed() {
         Some(3.0),
         "{text}"
     );
-    // The doctor's queries that found documents each ordered a follow-up; no BRS is configured,
-    // so they wait.
-    let pending = metric(&text, r#"dds_outbox_followups{state="pending"}"#).unwrap();
-    assert!(pending >= 0.0, "{text}");
+    // Each of the doctor's two queries that found the document ordered a follow-up; no BRS is
+    // configured, so they wait.
+    assert_eq!(
+        metric(&text, r#"dds_outbox_followups{state="pending"}"#),
+        Some(2.0),
+        "{text}"
+    );
     assert_eq!(
         metric(&text, r#"dds_outbox_followups{state="dead"}"#),
         Some(0.0),
