@@ -34,6 +34,8 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 /// container takes seconds, not minutes).
 const BROWSER_WAIT: Duration = Duration::from_secs(120);
 
+/// A doctor Jens has blocked, who overrides the block in an emergency.
+const OVERRIDING_DOCTOR: &str = "2512484916";
 const OVERRIDE_REASON: &str = "Bevidstløs i akutmodtagelsen; medicinlisten var nødvendig";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -41,19 +43,37 @@ async fn the_citizen_reads_their_log_in_a_real_browser() {
     let chromium = chromium();
     let server = TestServer::start().await;
     seed_accesses_over_soap(&server).await;
-    // FIXME: the SOAP edge does not record `dds:ConsentOverride` yet (consent wiring is in
-    // progress), so the override entry is written straight to the server's audit store. Once
-    // the edge records overrides, send ITI-43 with the header instead.
-    let audit = AuditStore::open(&server.data_dir().join("minlog.sqlite"))
-        .await
-        .unwrap();
-    audit
-        .record_access(
-            &record(JENS, &minlog::now_rfc3339().unwrap(), Some(OVERRIDE_REASON)),
-            true,
+    // Værdispring: a doctor Jens has blocked retrieves his appointment with an override.
+    let (status, body) = server
+        .http
+        .post(format!("{}/consent/v1/patients/{JENS}/blocks", server.base))
+        .header(
+            "authorization",
+            format!(
+                "SAML {}",
+                base64_encode(citizen_card(&server, JENS).as_bytes())
+            ),
         )
+        .json(&serde_json::json!({"kind": "professional", "professional_cpr": OVERRIDING_DOCTOR}))
+        .send()
         .await
+        .map(|r| (r.status().as_u16(), ()))
         .unwrap();
+    assert_eq!(status, 201, "{body:?}");
+    let mut peter = CardRequest::new(Role::Doctor);
+    peter.cpr = Some(OVERRIDING_DOCTOR.into());
+    peter.name = Some("Peter Skov".into());
+    peter.org_sor = Some(SOR_RIGSHOSPITALET.into());
+    peter.org_name = Some("Rigshospitalet".into());
+    let peter = server.sts.issue(&peter).unwrap();
+    let override_header = format!(
+        r#"<soap:Header><dds:ConsentOverride xmlns:dds="urn:dds:2026"><dds:Reason>{OVERRIDE_REASON}</dds:Reason></dds:ConsentOverride>"#
+    );
+    let request =
+        with_card(&retrieve(UNIQUE_ID), &peter).replacen("<soap:Header>", &override_header, 1);
+    let (status, body) = server.post("/xds/repository", request).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("ResponseStatusType:Success"), "{body}");
 
     let portal = start_portal(&server, citizen_card(&server, JENS)).await;
     let dom = run_chromium(&chromium, &["--dump-dom", &portal]).await;
@@ -62,9 +82,10 @@ async fn the_citizen_reads_their_log_in_a_real_browser() {
     assert!(dom.contains(r#"<html lang="da">"#), "{dom}");
     assert!(dom.contains("<h1>Min log</h1>"), "{dom}");
     assert!(dom.contains("Jens Hansen"), "the citizen is named: {dom}");
-    // Three accesses concern Jens (the query about another patient is not his).
+    // Four accesses concern Jens (the query about another patient is not his): the
+    // registration, the doctor's query, the secretary's retrieval and the override.
     let entries: Vec<&str> = dom.split(r#"<li class="minlog-entry"#).skip(1).collect();
-    assert_eq!(entries.len(), 3, "{dom}");
+    assert_eq!(entries.len(), 4, "{dom}");
     // Newest first: the override, the secretary's retrieval, the doctor's query.
     assert!(entries[0].contains("minlog-override"), "{}", entries[0]);
     assert!(entries[0].contains("Værdispring"), "{}", entries[0]);
@@ -87,7 +108,8 @@ async fn the_citizen_reads_their_log_in_a_real_browser() {
     );
     assert!(entries[2].contains("Opslag"), "{}", entries[2]);
     assert!(entries[2].contains("Karen Holm, Læge"), "{}", entries[2]);
-    for entry in &entries {
+    assert!(entries[3].contains("Registrering"), "{}", entries[3]);
+    for entry in &entries[..3] {
         assert!(
             entry.contains(&format!("Rigshospitalet (SOR {SOR_RIGSHOSPITALET})")),
             "{entry}"
