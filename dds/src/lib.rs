@@ -12,6 +12,7 @@ pub mod consent_api;
 pub mod edge;
 pub mod idcard;
 pub mod minlog_api;
+pub mod remote;
 pub mod request_id;
 pub mod serve;
 pub mod validate;

@@ -186,6 +186,8 @@ async fn kill_dash_nine_during_submissions_loses_nothing_acknowledged() {
     let template = std::fs::read_to_string(samples().join("iti-41/pnr-single-apd.xml")).unwrap();
     let document =
         std::fs::read(samples().join("documents/apd-0101700013-ekkokardiografi.xml")).unwrap();
+    // reqwest is built without a default rustls provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
         .build()

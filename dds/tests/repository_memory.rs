@@ -70,6 +70,8 @@ async fn hundred_megabytes_in_and_out_grow_the_server_by_less_than_64_mb() {
     let data = tempfile::tempdir().unwrap();
     let server = Served::start(data.path());
     let sts = DevSts::open_or_create(data.path()).unwrap();
+    // reqwest is built without a default rustls provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))
         .build()

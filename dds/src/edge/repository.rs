@@ -149,6 +149,7 @@ pub async fn handle(
         // The upload enforces the document limit itself, with a 413; the reader's own bound
         // only has to stay out of its way.
         attachment_bytes_max: config.document_bytes_max.saturating_add(1),
+        parts_max: config.multipart_parts_max,
         ..MultipartLimits::default()
     };
     let mut sink = UploadSink::new(app.repository.store.as_ref());
@@ -203,6 +204,7 @@ pub async fn handle(
     let request_action = admitted.action.as_str();
     let relates_to = admitted.relates_to.as_deref();
     let caller = admitted.caller;
+    let card = admitted.card;
     let body = admitted.body;
     let attempt = || Attempt {
         peer,
@@ -256,7 +258,7 @@ pub async fn handle(
             };
             match app
                 .repository
-                .provide_and_register(&request.submit_objects_request, staged)
+                .provide_and_register(&request.submit_objects_request, staged, &card)
                 .await
             {
                 Ok(provided) => {
@@ -282,11 +284,14 @@ pub async fn handle(
             }
         }
         (RepositoryTransaction::Retrieve, Message::RetrieveDocumentSetRequest(request)) => {
-            let retrieval = app.repository.retrieve(&request.document_requests).await;
+            let retrieval = app
+                .repository
+                .retrieve(&request.document_requests, &card)
+                .await;
+            // Remote documents too: their patient is known from the registry look-up.
             let mut patients: BTreeSet<Option<String>> = retrieval
                 .documents
                 .iter()
-                .filter(|d| matches!(d.content, RetrievedContent::Local { .. }))
                 .map(|d| d.patient_id.as_deref().and_then(cpr_of))
                 .collect();
             if patients.is_empty() {
@@ -419,15 +424,8 @@ fn streamed_retrieve_response(retrieval: Retrieval, relates_to: Option<&str>) ->
         };
         parts.push(stream::once(async move { Ok(Bytes::from(head)) }).boxed());
         match document.content {
-            RetrievedContent::Local { document: file, .. } => {
+            RetrievedContent::Local { document: file, .. } | RetrievedContent::Remote(file) => {
                 parts.push(chunks(file.reader).boxed());
-            }
-            RetrievedContent::Remote(DocumentContent::Inline(bytes)) => {
-                parts.push(stream::once(async move { Ok(Bytes::from(bytes)) }).boxed());
-            }
-            RetrievedContent::Remote(DocumentContent::Include { href }) => {
-                // A remote answer is resolved to bytes before it gets here.
-                return internal_fault(&format!("unresolved remote include {href}"), relates_to);
             }
         }
         document_responses.push(DocumentResponse {
@@ -514,12 +512,12 @@ async fn inline_retrieve_response(
         let content = match document.content {
             RetrievedContent::Local {
                 document: mut file, ..
-            } => {
+            }
+            | RetrievedContent::Remote(mut file) => {
                 let mut bytes = Vec::with_capacity(usize::try_from(file.size).unwrap_or(0));
                 file.reader.read_to_end(&mut bytes).await?;
                 DocumentContent::Inline(bytes)
             }
-            RetrievedContent::Remote(content) => content,
         };
         document_responses.push(DocumentResponse {
             home_community_id: document.home_community_id,
@@ -559,12 +557,16 @@ fn too_large(limit: u64, relates_to: Option<&str>) -> Response {
     )
 }
 
-/// Transport problems: 413 for an oversized body or document, 400 for what the sender got
-/// wrong, 500 for a storage failure of ours.
+/// Transport problems: 413 for an oversized body or document or too many parts, 400 for what
+/// the sender got wrong, 500 for a storage failure of ours.
 fn transport_fault(error: &TransportError, document_too_large: Option<u64>) -> Response {
     match (error, document_too_large) {
         (TransportError::Sink(_), Some(limit)) => too_large(limit, None),
-        (TransportError::BodyTooLarge { .. }, _) => fault_response_with_status(
+        (
+            TransportError::BodyTooLarge { .. }
+            | TransportError::Multipart(soap::MultipartError::TooManyParts { .. }),
+            _,
+        ) => fault_response_with_status(
             FaultCode::Sender,
             None,
             &error.to_string(),
