@@ -3,6 +3,21 @@
 //! Built once at start ([`App::open`]); handlers get it as `State<Arc<App>>`. Opening creates
 //! the data directory, the development STS (unless disabled) and the stores, applying their
 //! migrations, so a service that answers `/healthz` is ready to serve.
+//!
+//! How the repository is wired depends on the role:
+//! - `all`: it registers in and looks up from the registry store of this process; foreign
+//!   repositoryUniqueIds are forwarded to `[[repositories]]`; at start, after the unfinished
+//!   uploads are removed, a background task removes document files no DocumentEntry
+//!   references ([`repository::gc`]).
+//! - `repository`: it registers with and looks up from the registry at `registry_url` over
+//!   SOAP ([`crate::remote::RemoteRegistry`]); `[[repositories]]` are forwarded to as well. No
+//!   garbage collection: the registry cannot be asked which hashes it references.
+//! - `registry`: the repository is not routed to (see `serve::router`).
+//!
+//! FIXME: every role still opens the registry and consent stores (and `registry` the document
+//! store), because `App`'s fields are not optional and the registry edge, being changed in
+//! parallel, uses them directly; unrouted, they are never used. Making them `Option` is a
+//! mechanical follow-up.
 
 use std::sync::Arc;
 
@@ -11,8 +26,11 @@ use identity::{DevSts, TrustStore, Verifier};
 use minlog::AuditStore;
 use registry::{RegistryStore, SqliteRegistryStore, StoreConfig};
 
-use crate::config::{Config, PatientPolicy};
+use crate::config::{Config, PatientPolicy, Role};
 use crate::edge::auth::Door;
+use crate::remote::{
+    ForwardingRepositories, RemoteRegistry, ResponseLimits, SoapClient, SystemCard,
+};
 
 /// File names inside the data directory.
 pub const REGISTRY_DB: &str = "registry.sqlite";
@@ -49,8 +67,10 @@ impl App {
     }
 
     /// Opens the stores like [`App::open`]; a [`Opener::Tool`] skips the collection of orphaned
-    /// uploads.
+    /// uploads and of unreferenced documents.
     pub async fn open_as(config: Config, opener: Opener) -> anyhow::Result<App> {
+        // The service calls out over HTTP(S) (other repositories, the registry, BRS).
+        crate::http_client::install_crypto_provider();
         std::fs::create_dir_all(&config.data).with_context(|| {
             format!("cannot create the data directory {}", config.data.display())
         })?;
@@ -81,22 +101,32 @@ impl App {
         let consent = consent::ConsentStore::open(&config.data.join(CONSENT_DB))
             .await
             .context("cannot open the consent store")?;
-        let door = Door {
-            verifier: Verifier::new(trust, config.identity.clone()),
-            policy: config.policy.clone(),
-            audit,
-        };
+        let verifier = Verifier::new(trust, config.identity.clone());
         let patient_policy = match config.patient_policy {
             PatientPolicy::Any => registry::PatientPolicy::Any,
             PatientPolicy::Known => registry::PatientPolicy::Known,
         };
         let registry: Arc<dyn RegistryStore> = Arc::new(registry);
-        let repository = open_repository(&config, registry.clone(), patient_policy, opener)?;
+        let repository = Arc::new(open_repository(
+            &config,
+            &verifier,
+            registry.clone(),
+            patient_policy,
+            opener,
+        )?);
+        if config.role == Role::All && opener == Opener::Service {
+            spawn_garbage_collection(repository.clone(), registry.clone(), config.gc_grace);
+        }
+        let door = Door {
+            verifier,
+            policy: config.policy.clone(),
+            audit,
+        };
         Ok(App {
             patient_policy,
             validation: config.validation.clone(),
             registry,
-            repository: Arc::new(repository),
+            repository,
             consent,
             door,
             config,
@@ -104,33 +134,131 @@ impl App {
     }
 }
 
-/// The repository over `DATA/documents/`, registering in this process's registry. The service
-/// collects the temporary files a previous run left behind, before any request can start an
+/// Removes document files no DocumentEntry references, in the background so that a large
+/// store does not delay readiness; the hash locks keep it out of the way of submissions.
+fn spawn_garbage_collection(
+    repository: Arc<repository::Repository>,
+    registry: Arc<dyn RegistryStore>,
+    grace: std::time::Duration,
+) {
+    tokio::spawn(async move {
+        let references = repository::InProcessRegistry::new(registry, Default::default());
+        match repository.collect_unreferenced(&references, grace).await {
+            Ok(collected) if collected.removed > 0 => tracing::info!(
+                removed = collected.removed,
+                examined = collected.examined,
+                "removed document files no DocumentEntry references"
+            ),
+            Ok(collected) => {
+                tracing::debug!(
+                    examined = collected.examined,
+                    "no unreferenced document files"
+                )
+            }
+            Err(error) => tracing::error!(%error, "collecting unreferenced document files failed"),
+        }
+    });
+}
+
+/// The repository over `DATA/documents/`, wired for the role (see the module documentation).
+/// The service collects the temporary files a previous run left behind, before any request can start an
 /// upload.
 fn open_repository(
     config: &Config,
+    verifier: &Verifier,
     registry: Arc<dyn RegistryStore>,
     patient_policy: registry::PatientPolicy,
     opener: Opener,
 ) -> anyhow::Result<repository::Repository> {
-    let documents = repository::LocalDocumentStore::open(&config.data, config.document_bytes_max)
-        .context("cannot open the document store")?;
+    let documents: Arc<dyn repository::DocumentStore> = Arc::new(
+        repository::LocalDocumentStore::open(&config.data, config.document_bytes_max)
+            .context("cannot open the document store")?,
+    );
     if opener == Opener::Service {
-        let orphans = repository::DocumentStore::collect_orphans(&documents)
+        let orphans = documents
+            .collect_orphans()
             .context("cannot collect orphaned temporary documents")?;
         if orphans > 0 {
             tracing::info!(orphans, "removed unfinished uploads of a previous run");
         }
     }
-    let in_process = Arc::new(repository::InProcessRegistry::new(
-        registry,
-        registry::RegisterOptions { patient_policy },
-    ));
+    let needs_system_card = config.role == Role::Repository || !config.repositories.is_empty();
+    let system_card = if needs_system_card {
+        Some(Arc::new(
+            SystemCard::open(&config.system_card, &config.data, verifier)
+                .context("cannot get this service's system card ([system_card])")?,
+        ))
+    } else {
+        None
+    };
+    let remotes: Arc<dyn repository::RemoteRepositories> = match &system_card {
+        Some(card) if !config.repositories.is_empty() => Arc::new(
+            ForwardingRepositories::new(
+                &config.repositories,
+                config.remote_timeout,
+                card.clone(),
+                documents.clone(),
+                repository_answer_limits(config),
+            )
+            .context("cannot build the HTTP client for [[repositories]]")?,
+        ),
+        _ => Arc::new(repository::NoRemoteRepositories),
+    };
+    let (registrar, lookup): (
+        Arc<dyn repository::Registrar>,
+        Arc<dyn repository::MetadataLookup>,
+    ) = match (config.role, &config.registry_url, &system_card) {
+        (Role::Repository, Some(url), Some(card)) => {
+            let remote = Arc::new(RemoteRegistry::new(
+                url.clone(),
+                SoapClient::new(config.remote_timeout)
+                    .context("cannot build the HTTP client for registry_url")?,
+                card.clone(),
+                registry_answer_limits(config),
+            ));
+            (remote.clone(), remote)
+        }
+        (Role::Repository, _, _) => {
+            anyhow::bail!("a repository-only service needs registry_url")
+        }
+        _ => {
+            let in_process = Arc::new(repository::InProcessRegistry::new(
+                registry,
+                registry::RegisterOptions { patient_policy },
+            ));
+            (in_process.clone(), in_process)
+        }
+    };
     Ok(repository::Repository::new(
         config.repository_unique_id.clone(),
-        Arc::new(documents),
-        in_process.clone(),
-        in_process,
-        Arc::new(repository::NoRemoteRepositories),
+        documents,
+        registrar,
+        lookup,
+        remotes,
     ))
+}
+
+/// What a registry may answer us: what we accept from registry clients ourselves.
+fn registry_answer_limits(config: &Config) -> ResponseLimits {
+    ResponseLimits {
+        body_bytes_max: config.registry_body_bytes_max,
+        multipart: soap::MultipartLimits::default(),
+        body_text_bytes_max: soap::limits::BODY_TEXT_BYTES_MAX,
+    }
+}
+
+/// What a repository may answer a forwarded ITI-43: the limits of our own repository endpoint.
+fn repository_answer_limits(config: &Config) -> ResponseLimits {
+    ResponseLimits {
+        body_bytes_max: config.repository_body_bytes_max,
+        multipart: soap::MultipartLimits {
+            // The uploads enforce the document limit themselves.
+            attachment_bytes_max: config.document_bytes_max.saturating_add(1),
+            parts_max: config.multipart_parts_max,
+            ..soap::MultipartLimits::default()
+        },
+        body_text_bytes_max: usize::try_from(config.document_bytes_max / 2 * 3)
+            .unwrap_or(usize::MAX)
+            .max(soap::limits::BODY_TEXT_BYTES_MAX),
+    }
 }

@@ -26,6 +26,16 @@ pub const DOCUMENT_BYTES_MAX: u64 = 256 * 1024 * 1024;
 /// Delivery attempts of a treatment-relation follow-up before it is dead-lettered
 /// (INTERFACE.md: 20).
 pub const BRS_ATTEMPTS_MAX: u32 = minlog::delivery::ATTEMPTS_MAX_DEFAULT;
+/// Most MIME parts in one MTOM request or remote answer: the root plus one per document
+/// (see [`soap::limits::MIME_PARTS_MAX`] for why 1,024).
+pub const MULTIPART_PARTS_MAX: usize = soap::limits::MIME_PARTS_MAX;
+/// How long a remote repository or registry may stay silent (connecting, or between two reads
+/// of its answer) before the call counts as failed: long enough for a busy peer, short enough
+/// that a caller waiting on a forwarded ITI-43 gets an answer (with per-document errors).
+pub const REMOTE_TIMEOUT_SECONDS: u64 = 30;
+/// The CVR of the development system card a service mints for itself when no
+/// `[system_card] file` is configured; all zeros, so nobody mistakes it for a real one.
+pub const SYSTEM_CARD_CVR_DEFAULT: &str = "00000000";
 
 /// Which services this process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -53,6 +63,45 @@ pub enum PatientPolicy {
 pub struct RemoteRepository {
     pub unique_id: String,
     pub url: String,
+    /// Overrides `remote_timeout_seconds` for this repository.
+    pub timeout_seconds: Option<u64>,
+}
+
+impl RemoteRepository {
+    /// This repository's timeout: its own, else the service-wide one.
+    pub fn timeout(&self, default: std::time::Duration) -> std::time::Duration {
+        self.timeout_seconds
+            .map(std::time::Duration::from_secs)
+            .unwrap_or(default)
+    }
+}
+
+/// `[system_card]`: the ID card this service presents when it calls another service (ITI-42
+/// to the registry in `--role repository`, ITI-43 forwarded to `[[repositories]]`).
+///
+/// In production set `file`: a system card the national STS issued for this service (the
+/// `saml:Assertion` XML), renewed in place by whatever obtains it; the file is re-read when it
+/// changes and refused once expired. Without `file` the service mints a development system card
+/// from the data dir's development STS, naming `cvr`, `organisation_name` and `it_system`; the
+/// services it calls must trust that STS (`trusted_sts_certs`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SystemCardConfig {
+    pub file: Option<PathBuf>,
+    pub cvr: String,
+    pub organisation_name: String,
+    pub it_system: String,
+}
+
+impl Default for SystemCardConfig {
+    fn default() -> Self {
+        SystemCardConfig {
+            file: None,
+            cvr: SYSTEM_CARD_CVR_DEFAULT.to_owned(),
+            organisation_name: "DDS".to_owned(),
+            it_system: "DDS".to_owned(),
+        }
+    }
 }
 
 /// The `dds.toml` file. Every key is optional; see `dds.example.toml` for the annotated list.
@@ -77,6 +126,15 @@ pub struct FileConfig {
     pub document_bytes_max: Option<u64>,
     /// Most objects one stored query may return before it answers XDSTooManyResults.
     pub query_results_max: Option<usize>,
+    /// Most MIME parts in one MTOM message (root included).
+    pub multipart_parts_max: Option<usize>,
+    /// See [`REMOTE_TIMEOUT_SECONDS`].
+    pub remote_timeout_seconds: Option<u64>,
+    /// Unreferenced document files younger than this are kept by the garbage collector.
+    pub gc_grace_seconds: Option<u64>,
+    /// `[system_card]`: the card this service calls other services with.
+    #[serde(default)]
+    pub system_card: SystemCardConfig,
     /// `[identity]`: clock skew and legacy algorithms of ID card verification.
     #[serde(default)]
     pub identity: identity::VerifyConfig,
@@ -152,6 +210,13 @@ pub struct ServeFlags {
     /// Which patients registrations may concern [default: any].
     #[arg(long, env = "DDS_PATIENT_POLICY", value_enum)]
     pub patient_policy: Option<PatientPolicy>,
+    /// Most MIME parts in one MTOM message, root included [default: 1024].
+    #[arg(long, env = "DDS_MULTIPART_PARTS_MAX")]
+    pub multipart_parts_max: Option<usize>,
+    /// Seconds a remote repository or registry may stay silent before the call fails
+    /// [default: 30].
+    #[arg(long, env = "DDS_REMOTE_TIMEOUT_SECONDS")]
+    pub remote_timeout_seconds: Option<u64>,
 }
 
 /// The validated configuration the service runs with.
@@ -172,6 +237,10 @@ pub struct Config {
     pub repository_body_bytes_max: u64,
     pub document_bytes_max: u64,
     pub query_results_max: usize,
+    pub multipart_parts_max: usize,
+    pub remote_timeout: std::time::Duration,
+    pub gc_grace: std::time::Duration,
+    pub system_card: SystemCardConfig,
     pub identity: identity::VerifyConfig,
     pub policy: identity::Policy,
     pub validation: xds_validate::ValidationConfig,
@@ -248,6 +317,37 @@ impl Config {
         for repository in &file.repositories {
             check_http_url("repositories.url", &repository.url)?;
             check_oid("repositories.unique_id", &repository.unique_id)?;
+            if repository.timeout_seconds == Some(0) {
+                return Err(ConfigError::Invalid {
+                    key: "repositories.timeout_seconds",
+                    value: "0".to_owned(),
+                    reason: "must be at least 1 second".to_owned(),
+                });
+            }
+        }
+        let multipart_parts_max = flags
+            .multipart_parts_max
+            .or(file.multipart_parts_max)
+            .unwrap_or(MULTIPART_PARTS_MAX);
+        if multipart_parts_max == 0 {
+            return Err(ConfigError::Invalid {
+                key: "multipart_parts_max",
+                value: "0".to_owned(),
+                reason: "an MTOM message has at least its root part".to_owned(),
+            });
+        }
+        let remote_timeout_seconds = positive(
+            "remote_timeout_seconds",
+            flags.remote_timeout_seconds.or(file.remote_timeout_seconds),
+            REMOTE_TIMEOUT_SECONDS,
+        )?;
+        let system_card = file.system_card;
+        if system_card.file.is_none() && !is_cvr(&system_card.cvr) {
+            return Err(ConfigError::Invalid {
+                key: "system_card.cvr",
+                value: system_card.cvr,
+                reason: "expected a CVR number of 8 digits".to_owned(),
+            });
         }
         let repository_unique_id = flags
             .repository_unique_id
@@ -325,6 +425,13 @@ impl Config {
                 }
                 Some(n) => n,
             },
+            multipart_parts_max,
+            remote_timeout: std::time::Duration::from_secs(remote_timeout_seconds),
+            gc_grace: file
+                .gc_grace_seconds
+                .map(std::time::Duration::from_secs)
+                .unwrap_or(repository::GC_GRACE_DEFAULT),
+            system_card,
             identity: file.identity,
             policy: file.policy.unwrap_or_default(),
             validation: file.validation,
@@ -352,10 +459,14 @@ fn positive(key: &'static str, value: Option<u64>, default: u64) -> Result<u64, 
         Some(0) => Err(ConfigError::Invalid {
             key,
             value: "0".to_owned(),
-            reason: "must be at least 1 byte".to_owned(),
+            reason: "must be at least 1".to_owned(),
         }),
         Some(n) => Ok(n),
     }
+}
+
+fn is_cvr(value: &str) -> bool {
+    value.len() == 8 && value.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn check_http_url(key: &'static str, url: &str) -> Result<(), ConfigError> {
@@ -492,6 +603,57 @@ mod tests {
         })
         .unwrap_err();
         assert!(err.to_string().contains("brs_attempts_max"), "{err}");
+    }
+
+    #[test]
+    fn part_limit_and_timeouts_come_from_flag_file_or_default() {
+        let (_dir, path) = write(
+            "multipart_parts_max = 10\nremote_timeout_seconds = 5\n\
+             [[repositories]]\nunique_id = \"1.2.3\"\nurl = \"http://a/xds/repository\"\n\
+             [[repositories]]\nunique_id = \"1.2.4\"\nurl = \"http://b/xds/repository\"\ntimeout_seconds = 2\n",
+        );
+        let from_file = Config::load(ServeFlags {
+            config: Some(path.clone()),
+            ..ServeFlags::default()
+        })
+        .unwrap();
+        assert_eq!(from_file.multipart_parts_max, 10);
+        let timeouts: Vec<u64> = from_file
+            .repositories
+            .iter()
+            .map(|r| r.timeout(from_file.remote_timeout).as_secs())
+            .collect();
+        assert_eq!(timeouts, [5, 2]);
+        let flagged = Config::load(ServeFlags {
+            config: Some(path),
+            multipart_parts_max: Some(3),
+            remote_timeout_seconds: Some(7),
+            ..ServeFlags::default()
+        })
+        .unwrap();
+        assert_eq!(flagged.multipart_parts_max, 3);
+        assert_eq!(flagged.remote_timeout.as_secs(), 7);
+        let defaults = Config::load(ServeFlags::default()).unwrap();
+        assert_eq!(defaults.multipart_parts_max, MULTIPART_PARTS_MAX);
+        assert_eq!(defaults.remote_timeout.as_secs(), REMOTE_TIMEOUT_SECONDS);
+        assert_eq!(defaults.system_card, SystemCardConfig::default());
+        let zero = Config::load(ServeFlags {
+            multipart_parts_max: Some(0),
+            ..ServeFlags::default()
+        })
+        .unwrap_err();
+        assert!(zero.to_string().contains("multipart_parts_max"), "{zero}");
+    }
+
+    #[test]
+    fn system_card_cvr_must_be_a_cvr() {
+        let (_dir, path) = write("[system_card]\ncvr = \"12\"\n");
+        let err = Config::load(ServeFlags {
+            config: Some(path),
+            ..ServeFlags::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("system_card.cvr"), "{err}");
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod idcard;
 pub mod metrics;
 pub mod minlog_api;
 pub mod minlog_page;
+pub mod remote;
 pub mod request_id;
 pub mod serve;
 pub mod tls;

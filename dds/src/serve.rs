@@ -18,46 +18,55 @@ use minlog::{DeliveryConfig, OutboxWorker};
 
 use crate::app::App;
 
-use crate::config::{Config, ServeFlags};
+use crate::config::{Config, Role, ServeFlags};
 
 /// Longest the shutdown waits for the outbox flush: long enough for a request timeout and a
 /// backlog's next round, short enough for a container's stop grace period (often 30 s).
 pub const OUTBOX_FLUSH_TIME_MAX: Duration = Duration::from_secs(15);
 
-/// The routes of the service; shared by `main` and the tests.
+/// The routes of the service, for its role; shared by `main` and the tests. Routes of another
+/// role's services are not there at all (404), so a repository-only process exposes nothing
+/// but its repository endpoint, health check and metrics.
 pub fn router(app: Arc<App>) -> Router {
     let metrics = Arc::new(crate::metrics::Metrics::new());
-    Router::new()
+    let role = app.config.role;
+    let mut router = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
-        .route("/metrics", get(crate::metrics::scrape))
-        .route("/xds/registry", post(crate::edge::registry::handle))
-        .route("/xds/repository", post(crate::edge::repository::handle))
-        .route("/admin/v1/rejected", get(crate::api::rejected))
-        .route("/admin/v1/outbox", get(crate::api::outbox))
-        .route("/admin/v1/patients", post(crate::api::add_patient))
-        .route(
-            "/minlog/v1/patients/{cpr}/entries",
-            get(crate::minlog_api::entries),
-        )
-        .route(
-            "/minlog/v1/delegations/{doctor_cpr}/entries",
-            get(crate::minlog_api::delegations),
-        )
-        .route("/minlog/", get(crate::minlog_page::page))
-        .route("/consent/v1/patients/{cpr}", get(crate::consent_api::get))
-        .route(
-            "/consent/v1/patients/{cpr}/opt-out",
-            axum::routing::put(crate::consent_api::put_opt_out)
-                .delete(crate::consent_api::delete_opt_out),
-        )
-        .route(
-            "/consent/v1/patients/{cpr}/blocks",
-            post(crate::consent_api::post_block),
-        )
-        .route(
-            "/consent/v1/patients/{cpr}/blocks/{id}",
-            axum::routing::delete(crate::consent_api::delete_block),
-        )
+        .route("/metrics", get(crate::metrics::scrape));
+    if matches!(role, Role::All | Role::Registry) {
+        router = router
+            .route("/xds/registry", post(crate::edge::registry::handle))
+            .route("/admin/v1/rejected", get(crate::api::rejected))
+            .route("/admin/v1/outbox", get(crate::api::outbox))
+            .route("/admin/v1/patients", post(crate::api::add_patient))
+            .route(
+                "/minlog/v1/patients/{cpr}/entries",
+                get(crate::minlog_api::entries),
+            )
+            .route(
+                "/minlog/v1/delegations/{doctor_cpr}/entries",
+                get(crate::minlog_api::delegations),
+            )
+            .route("/minlog/", get(crate::minlog_page::page))
+            .route("/consent/v1/patients/{cpr}", get(crate::consent_api::get))
+            .route(
+                "/consent/v1/patients/{cpr}/opt-out",
+                axum::routing::put(crate::consent_api::put_opt_out)
+                    .delete(crate::consent_api::delete_opt_out),
+            )
+            .route(
+                "/consent/v1/patients/{cpr}/blocks",
+                post(crate::consent_api::post_block),
+            )
+            .route(
+                "/consent/v1/patients/{cpr}/blocks/{id}",
+                axum::routing::delete(crate::consent_api::delete_block),
+            );
+    }
+    if matches!(role, Role::All | Role::Repository) {
+        router = router.route("/xds/repository", post(crate::edge::repository::handle));
+    }
+    router
         // The SOAP edge counts body bytes against the configured limits itself (HTTP 413 with
         // a SOAP fault), so axum's default 2 MB cap must not cut in first.
         .layer(DefaultBodyLimit::disable())
@@ -109,6 +118,25 @@ impl Server {
         let listener = TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
+        Server::with_app(app, listener)
+    }
+
+    /// Like [`Server::start`] on a listener bound beforehand (`config.listen` is not used):
+    /// services that must know each other's addresses before either starts (a repository and
+    /// its registry in one test) bind first.
+    pub async fn start_on(
+        config: Config,
+        listener: std::net::TcpListener,
+    ) -> anyhow::Result<Server> {
+        listener
+            .set_nonblocking(true)
+            .context("cannot make the listener non-blocking")?;
+        let listener = TcpListener::from_std(listener).context("cannot use the listener")?;
+        let app = Arc::new(App::open(config).await?);
+        Server::with_app(app, listener)
+    }
+
+    fn with_app(app: Arc<App>, listener: TcpListener) -> anyhow::Result<Server> {
         let local_addr = listener
             .local_addr()
             .context("listener has no local address")?;
@@ -243,14 +271,30 @@ fn announce(config: &Config) {
         config.data.display()
     );
     println!("repositoryUniqueId: {}", config.repository_unique_id);
-    if let Some(url) = &config.registry_url {
+    if let Some(url) = &config.registry_url
+        && config.role == Role::Repository
+    {
         println!("registering with the registry at {url}");
     }
     for repository in &config.repositories {
         println!(
-            "known repository {} at {}",
-            repository.unique_id, repository.url
+            "known repository {} at {} (timeout {} s)",
+            repository.unique_id,
+            repository.url,
+            repository.timeout(config.remote_timeout).as_secs()
         );
+    }
+    if config.role == Role::Repository || !config.repositories.is_empty() {
+        match &config.system_card.file {
+            Some(path) => println!(
+                "system card for calls to other services: {}",
+                path.display()
+            ),
+            None => println!(
+                "system card for calls to other services: minted by the development STS (CVR {})",
+                config.system_card.cvr
+            ),
+        }
     }
     match &config.brs_url {
         Some(url) => println!(
@@ -266,7 +310,10 @@ fn announce(config: &Config) {
         config.trusted_sts_certs.len()
     );
     println!(
-        "body limits: registry {} bytes, repository {} bytes, document {} bytes",
-        config.registry_body_bytes_max, config.repository_body_bytes_max, config.document_bytes_max
+        "body limits: registry {} bytes, repository {} bytes, document {} bytes, {} MIME parts",
+        config.registry_body_bytes_max,
+        config.repository_body_bytes_max,
+        config.document_bytes_max,
+        config.multipart_parts_max
     );
 }

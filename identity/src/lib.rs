@@ -62,6 +62,7 @@ pub use error::{FaultSubcode, Rejection};
 pub use policy::{Operation, Policy};
 pub use scan::{
     ClaimedSubject, SECURITY_HEADER_BYTES_MAX, XML_DEPTH_MAX, XML_ELEMENTS_MAX, claimed_subject,
+    standalone_security_header,
 };
 pub use sts::{
     CardRequest, DEV_STS_NAME, DevSts, STS_CERT_FILE, STS_KEY_FILE, StsError, security_header,

@@ -100,6 +100,18 @@ pub(crate) fn build_document(
     Ok(doc)
 }
 
+/// A `wsse:Security` header as a self-contained element: its exact bytes with the namespace
+/// declarations it inherits from the envelope added to its start tag, which is the document
+/// [`crate::Verifier::verify`] checks. A service that passes a verified caller's card on (a
+/// repository asking the registry on the caller's behalf) sends this, so the receiver verifies
+/// the very bytes the first service verified.
+pub fn standalone_security_header(
+    header: &[u8],
+    in_scope_namespaces: &[(&str, &str)],
+) -> Result<String, Rejection> {
+    build_document(header, in_scope_namespaces)
+}
+
 /// Wraps a bare card (`Authorization: SAML <base64>` of the JSON APIs) in a `wsse:Security`
 /// element so it goes through exactly the same checks as a SOAP header.
 pub(crate) fn wrap_bare_card(card: &[u8]) -> Result<Vec<u8>, Rejection> {

@@ -197,6 +197,10 @@ fn prefixes_declared_on_the_envelope_are_honoured() {
     assert_eq!(caller.role, Role::Doctor);
     // Without them the header is not namespace-well-formed.
     assert!(check(&header).is_err());
+    // Passed on as a standalone element (a repository asking the registry for its caller),
+    // it verifies on its own to the same caller.
+    let standalone = identity::standalone_security_header(header.as_bytes(), &in_scope).unwrap();
+    assert_eq!(check(&standalone).expect("standalone accepted"), caller);
 }
 
 #[test]

@@ -1328,4 +1328,14 @@ impl RegistryStore for SqliteRegistryStore {
         .await?;
         Ok(done.rows_affected() == 1)
     }
+
+    async fn hash_referenced(&self, hash: &str) -> Result<bool, StoreError> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM registry_object WHERE hash = ? AND kind = 'DocumentEntry' LIMIT 1",
+        )
+        .bind(hash.to_ascii_lowercase())
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(found.is_some())
+    }
 }

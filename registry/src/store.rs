@@ -108,4 +108,9 @@ pub trait RegistryStore: Send + Sync {
 
     /// Known-patient feed (`POST /admin/v1/patients`). Returns false when already known.
     async fn add_known_patient(&self, patient_id: &str) -> Result<bool, StoreError>;
+
+    /// Whether any DocumentEntry, of any status and any repository, has this `hash` (40
+    /// lower-case hexadecimal characters). The repository's garbage collector keeps every file
+    /// for which this is true.
+    async fn hash_referenced(&self, hash: &str) -> Result<bool, StoreError>;
 }

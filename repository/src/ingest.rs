@@ -28,14 +28,20 @@ use xds_model::message::{RegistryError, SubmitObjectsRequest};
 use xds_model::rim::{ExtrinsicObject, Identifiable};
 use xds_model::vocabulary::{document_entry, error_code, object_type, severity, slot};
 
+use crate::caller::CallerCard;
 use crate::store::{DocumentStore, Sha1Hex, StagedDocument, StoreError, StoredDocument};
 
 /// Registers the metadata of a submission: in-process through the registry store
-/// ([`crate::in_process::InProcessRegistry`]) in `--role all`, over ITI-42 SOAP in
-/// `--role repository` (later).
+/// ([`crate::in_process::InProcessRegistry`]) in `--role all`, over ITI-42 SOAP to the registry
+/// URL in `--role repository` (with the repository's own system card; `caller`, the source
+/// that called ITI-41, is carried along).
 #[async_trait]
 pub trait Registrar: Send + Sync {
-    async fn register(&self, submission: &SubmitObjectsRequest) -> Result<(), RegistrationError>;
+    async fn register(
+        &self,
+        submission: &SubmitObjectsRequest,
+        caller: &CallerCard,
+    ) -> Result<(), RegistrationError>;
 }
 
 /// Why a registration did not succeed.
@@ -45,8 +51,12 @@ pub enum RegistrationError {
     /// unchanged.
     #[error("the registry rejected the submission with {} error(s)", .0.len())]
     Rejected(Vec<RegistryError>),
-    /// The registry failed, or could not be reached, and whether it registered is not known;
-    /// the committed bytes are kept in case it did.
+    /// The registry could not be reached at all (no connection): it certainly registered
+    /// nothing, so the committed bytes can go.
+    #[error("the registry is not available: {detail} (XDSRegistryNotAvailable)")]
+    Unavailable { detail: String },
+    /// The registry failed, or stopped answering after it got the request, and whether it
+    /// registered is not known; the committed bytes are kept in case it did.
     #[error("the registry failed: {detail} (XDSRegistryError)")]
     Failed { detail: String },
 }
@@ -129,13 +139,22 @@ pub enum ProvideError {
     /// The registry failed (`XDSRegistryError`); committed bytes are kept.
     #[error("registering the documents failed: {detail}")]
     Registry { detail: String },
+    /// The registry could not be reached (`XDSRegistryNotAvailable`); the bytes this request
+    /// stored were removed.
+    #[error("the registry is not available: {detail}")]
+    RegistryUnavailable { detail: String },
 }
 
 impl ProvideError {
     /// Whether the failure is ours (log at error, answer without detail) rather than the
     /// source's.
     pub fn is_internal(&self) -> bool {
-        matches!(self, ProvideError::Store(_) | ProvideError::Registry { .. })
+        matches!(
+            self,
+            ProvideError::Store(_)
+                | ProvideError::Registry { .. }
+                | ProvideError::RegistryUnavailable { .. }
+        )
     }
 
     /// The `RegistryError`s of the Failure response; internal detail stays out.
@@ -159,6 +178,12 @@ impl ProvideError {
             ProvideError::Registry { .. } => vec![error(
                 error_code::REGISTRY_ERROR,
                 "the registry could not register the documents".to_owned(),
+                None,
+            )],
+            ProvideError::RegistryUnavailable { .. } => vec![error(
+                error_code::REGISTRY_NOT_AVAILABLE,
+                "the registry is not available; nothing was stored, the submission can be retried"
+                    .to_owned(),
                 None,
             )],
         }
@@ -202,7 +227,7 @@ pub struct Repository {
     /// of a rejected submission safe: while request A holds a hash, no request B can find A's
     /// freshly committed file, take it as "already stored" and register metadata pointing at
     /// it, only for A to remove it. Single-process by nature, like the local store.
-    locks: HashLocks,
+    pub(crate) locks: HashLocks,
 }
 
 impl Repository {
@@ -224,11 +249,13 @@ impl Repository {
     }
 
     /// ITI-41 with the documents staged: `documents` pairs each `xdsb:Document/@id` with its
-    /// bytes. Staged documents not committed are removed when this returns.
+    /// bytes; `caller` is the source's card, carried along to the registry. Staged documents
+    /// not committed are removed when this returns.
     pub async fn provide_and_register(
         &self,
         submission: &SubmitObjectsRequest,
         documents: Vec<(String, StagedDocument)>,
+        caller: &CallerCard,
     ) -> Result<Provided, ProvideError> {
         let (mut submission, matched) = self.prepare(submission, documents)?;
         debug_assert!(
@@ -256,13 +283,18 @@ impl Repository {
             }
         }
 
-        match self.registrar.register(&submission).await {
+        match self.registrar.register(&submission, caller).await {
             Ok(()) => Ok(Provided {
                 documents: committed,
             }),
             Err(RegistrationError::Rejected(errors)) => {
                 self.remove_created(&committed).await;
                 Err(ProvideError::RegistryRejected(errors))
+            }
+            Err(RegistrationError::Unavailable { detail }) => {
+                // Never delivered, so certainly not registered: like a rejection.
+                self.remove_created(&committed).await;
+                Err(ProvideError::RegistryUnavailable { detail })
             }
             Err(RegistrationError::Failed { detail }) => {
                 // The registry may have committed: keep the bytes (at worst unreferenced
@@ -429,11 +461,11 @@ fn unique_id_of(list: &xds_model::rim::RegistryObjectList, eo: &ExtrinsicObject)
 
 /// Async locks by hash, created on demand and dropped when no one holds or waits for them.
 #[derive(Default)]
-struct HashLocks {
+pub(crate) struct HashLocks {
     locks: Mutex<HashMap<Sha1Hex, Arc<tokio::sync::Mutex<()>>>>,
 }
 
-struct HashGuard<'a> {
+pub(crate) struct HashGuard<'a> {
     owner: &'a HashLocks,
     key: Sha1Hex,
     guard: Option<tokio::sync::OwnedMutexGuard<()>>,
@@ -441,7 +473,7 @@ struct HashGuard<'a> {
 
 impl HashLocks {
     /// Locks every hash, in sorted order so two requests never wait on each other.
-    async fn lock_all(&self, keys: &BTreeSet<Sha1Hex>) -> Vec<HashGuard<'_>> {
+    pub(crate) async fn lock_all(&self, keys: &BTreeSet<Sha1Hex>) -> Vec<HashGuard<'_>> {
         let mut guards = Vec::with_capacity(keys.len());
         for key in keys {
             let lock = {

@@ -9,7 +9,11 @@
 //!   [`RemoteRepositories`] traits.
 //! - [`in_process`]: `Registrar` and `MetadataLookup` over the registry store of this process
 //!   (`--role all`). The repository keeps no database: uniqueId → (hash, size, mimeType) is the
-//!   DocumentEntry's metadata in the registry.
+//!   DocumentEntry's metadata in the registry. The SOAP implementations (`--role repository`,
+//!   forwarding to `[[repositories]]`) live in `dds`, which owns HTTP and SOAP.
+//! - [`caller`]: the caller's card ([`CallerCard`]), passed on to the registry and to other
+//!   repositories so that they decide (consent, MinLog) for the real caller.
+//! - [`gc`]: removal of committed files that no DocumentEntry references.
 //!
 //! # Crash safety
 //!
@@ -37,20 +41,24 @@
 //! document; the source retries, and the registry accepts the same document uniqueId with the
 //! identical hash while content addressing keeps one copy.
 //!
-//! Left for a garbage collector (not yet written): files under `sha1/` that no DocumentEntry
+//! Left for the garbage collector ([`gc`]): files under `sha1/` that no DocumentEntry
 //! references, left by a crash between 3 and 4 or by a registry failure whose outcome was
-//! unknown (those are kept on purpose). Such a collector must skip files younger than the
-//! longest registration and hold the hash lock, as the ITI-41 rollback does.
+//! unknown (those are kept on purpose). It skips files committed within a grace period and
+//! decides each file under its hash lock, as the ITI-41 rollback does.
 //!
 //! Invariant: a document is acknowledged only after its bytes are durable and its metadata is
 //! registered; metadata never points at missing bytes.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod caller;
+pub mod gc;
 pub mod in_process;
 pub mod ingest;
 pub mod retrieve;
 pub mod store;
 
+pub use caller::CallerCard;
+pub use gc::{CollectError, Collected, GC_GRACE_DEFAULT, HashReferences, ReferenceError};
 pub use in_process::InProcessRegistry;
 pub use ingest::{
     ProvideError, ProvideFinding, Provided, ProvidedDocument, Registrar, RegistrationError,
@@ -58,7 +66,8 @@ pub use ingest::{
 };
 pub use retrieve::{
     DOCUMENT_REQUESTS_MAX, LocatedDocument, LookupError, MetadataLookup, NoRemoteRepositories,
-    RemoteAnswer, RemoteRepositories, Retrieval, RetrievedContent, RetrievedDocument,
+    RemoteAnswer, RemoteDocument, RemoteRepositories, Retrieval, RetrievedContent,
+    RetrievedDocument,
 };
 pub use store::{
     DocumentStore, LocalDocumentStore, OpenDocument, Sha1Hex, StagedDocument, StoreError,

@@ -26,6 +26,7 @@ use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use sha1::{Digest, Sha1};
@@ -234,6 +235,28 @@ impl StagedDocument {
     fn take_path(&mut self) -> Option<PathBuf> {
         self.path.take()
     }
+
+    /// Opens the temporary file for reading and removes its name: the open handle keeps the
+    /// bytes readable until it is dropped, and nothing is left behind however the reader ends
+    /// (a forwarded ITI-43 streams remote documents out of such files).
+    pub async fn open_unlinked(mut self) -> Result<OpenDocument, StoreError> {
+        let Some(path) = self.take_path() else {
+            return Err(StoreError::Task {
+                detail: "staged document opened after it was committed".to_owned(),
+            });
+        };
+        let opened = tokio::fs::File::open(&path)
+            .await
+            .map_err(io_error("open the temporary file", &path));
+        // Unlinked either way; an error here only leaves a file for `collect_orphans`.
+        if let Err(error) = tokio::fs::remove_file(&path).await {
+            tracing::warn!(%error, path = %path.display(), "cannot remove a temporary file");
+        }
+        Ok(OpenDocument {
+            size: self.size,
+            reader: Box::new(opened?),
+        })
+    }
 }
 
 impl Drop for StagedDocument {
@@ -292,6 +315,12 @@ pub trait DocumentStore: Send + Sync {
     /// Deletes every leftover temporary file and answers how many there were. Call it at
     /// start only, before any upload begins: it cannot tell a leftover from a live upload.
     fn collect_orphans(&self) -> Result<usize, StoreError>;
+
+    /// The committed documents whose hash begins with the byte `shard`, each with the time it
+    /// was last committed (its modification time). The garbage collector walks the store one
+    /// shard at a time, so a listing holds about 1/256 of it.
+    async fn committed_in_shard(&self, shard: u8)
+    -> Result<Vec<(Sha1Hex, SystemTime)>, StoreError>;
 }
 
 /// Documents as files under `DATA/documents/`.
@@ -446,6 +475,49 @@ impl DocumentStore for LocalDocumentStore {
         }
         Ok(count)
     }
+
+    async fn committed_in_shard(
+        &self,
+        shard: u8,
+    ) -> Result<Vec<(Sha1Hex, SystemTime)>, StoreError> {
+        let root = self.sha1.join(format!("{shard:02x}"));
+        blocking(move || {
+            let mut found = Vec::new();
+            let level = match fs::read_dir(&root) {
+                Ok(level) => level,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(found),
+                Err(e) => return Err(io_error("list", &root)(e)),
+            };
+            for dir in level {
+                let dir = dir.map_err(io_error("list", &root))?.path();
+                if !dir.is_dir() {
+                    continue;
+                }
+                for file in fs::read_dir(&dir).map_err(io_error("list", &dir))? {
+                    let file = file.map_err(io_error("list", &dir))?;
+                    let path = file.path();
+                    // Only names that are hashes are documents; anything else is not ours
+                    // to judge (nor to delete).
+                    let Some(sha1) = path
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .and_then(|n| Sha1Hex::parse(n).ok())
+                        .filter(|h| path == root.join(&h.as_str()[2..4]).join(h.as_str()))
+                    else {
+                        tracing::warn!(path = %path.display(), "not a document file; left alone");
+                        continue;
+                    };
+                    let modified = file
+                        .metadata()
+                        .and_then(|m| m.modified())
+                        .map_err(io_error("stat the document", &path))?;
+                    found.push((sha1, modified));
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
 }
 
 async fn blocking<T: Send + 'static>(
@@ -469,6 +541,15 @@ fn commit_file(from: &Path, to: &Path, size: u64) -> Result<bool, StoreError> {
     match fs::metadata(to) {
         Ok(existing) if existing.len() == size => {
             fs::remove_file(from).map_err(io_error("remove the temporary file", from))?;
+            // The file may be an unreferenced leftover about to be registered again: a fresh
+            // modification time keeps the garbage collector's grace period (which goes by it)
+            // away from it until the registration that reuses it is long over, also for a
+            // `dds gc` in another process, which cannot see this one's hash locks.
+            File::options()
+                .write(true)
+                .open(to)
+                .and_then(|f| f.set_modified(std::time::SystemTime::now()))
+                .map_err(io_error("touch the document", to))?;
             return Ok(false);
         }
         Ok(existing) => {

@@ -11,9 +11,9 @@ use registry::{
     RegisterOptions, RegistryStore, SqliteRegistryStore, StoreConfig, StoredQueryRequest,
 };
 use repository::{
-    DocumentStore, InProcessRegistry, LocalDocumentStore, NoRemoteRepositories, ProvideError,
-    ProvideFinding, Registrar, RegistrationError, Repository, RetrievedContent, Sha1Hex,
-    stage_bytes,
+    CallerCard, DocumentStore, InProcessRegistry, LocalDocumentStore, NoRemoteRepositories,
+    ProvideError, ProvideFinding, Registrar, RegistrationError, Repository, RetrievedContent,
+    Sha1Hex, stage_bytes,
 };
 use sha1::{Digest, Sha1};
 use tokio::io::AsyncReadExt;
@@ -43,6 +43,11 @@ fn sample_request(name: &str) -> ProvideAndRegisterDocumentSetRequest {
     let end_tag = "</xdsb:ProvideAndRegisterDocumentSetRequest>";
     let end = text.find(end_tag).unwrap() + end_tag.len();
     ProvideAndRegisterDocumentSetRequest::parse(&text.as_bytes()[start..end]).unwrap()
+}
+
+/// The card the in-process registry never reads (the edge authorised the caller).
+fn card() -> CallerCard {
+    CallerCard::new("<wsse:Security/>")
 }
 
 fn sample_document() -> Vec<u8> {
@@ -135,7 +140,7 @@ impl Fixture {
             ));
         }
         self.repository
-            .provide_and_register(&request.submit_objects_request, staged)
+            .provide_and_register(&request.submit_objects_request, staged, &card())
             .await
     }
 
@@ -207,7 +212,7 @@ impl Fixture {
                 document_unique_id: (*document).to_owned(),
             })
             .collect();
-        self.repository.retrieve(&requests).await
+        self.repository.retrieve(&requests, &card()).await
     }
 }
 
@@ -504,9 +509,13 @@ struct Hang {
 
 #[async_trait]
 impl Registrar for Hang {
-    async fn register(&self, submission: &SubmitObjectsRequest) -> Result<(), RegistrationError> {
+    async fn register(
+        &self,
+        submission: &SubmitObjectsRequest,
+        caller: &CallerCard,
+    ) -> Result<(), RegistrationError> {
         if self.register_first {
-            self.inner.register(submission).await?;
+            self.inner.register(submission, caller).await?;
         }
         std::future::pending().await
     }
@@ -582,14 +591,18 @@ struct RejectWhenReleased {
 
 #[async_trait]
 impl Registrar for RejectWhenReleased {
-    async fn register(&self, submission: &SubmitObjectsRequest) -> Result<(), RegistrationError> {
+    async fn register(
+        &self,
+        submission: &SubmitObjectsRequest,
+        caller: &CallerCard,
+    ) -> Result<(), RegistrationError> {
         let xml = submission.to_xml();
         if xml.contains(&self.reject_unique_id) {
             self.entered.notify_one();
             self.release.notified().await;
             return Err(RegistrationError::Rejected(Vec::new()));
         }
-        self.inner.register(submission).await
+        self.inner.register(submission, caller).await
     }
 }
 
@@ -636,4 +649,115 @@ async fn rollback_of_a_rejected_submission_never_removes_bytes_another_one_regis
     b.await.unwrap().unwrap();
     f.assert_no_metadata_without_bytes().await;
     assert_eq!(f.stored_files().len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Garbage collection of unreferenced files.
+
+/// Commits `bytes` without registering them (what a crash between commit and registration
+/// leaves) and dates the file `age` back.
+async fn unreferenced_file(f: &Fixture, bytes: &[u8], age: Duration) -> Sha1Hex {
+    let staged = stage_bytes(f.store.as_ref(), bytes).await.unwrap();
+    let stored = f.store.commit(staged).await.unwrap();
+    backdate(f, &stored.sha1, age);
+    stored.sha1
+}
+
+fn backdate(f: &Fixture, sha1: &Sha1Hex, age: Duration) {
+    let file = std::fs::File::options()
+        .write(true)
+        .open(f.store.path_of(sha1))
+        .unwrap();
+    file.set_modified(std::time::SystemTime::now() - age)
+        .unwrap();
+}
+
+#[tokio::test]
+async fn collector_removes_only_old_unreferenced_files() {
+    let f = Fixture::new().await;
+    let provided = f
+        .provide(&sample_request("iti-41/pnr-single-apd.xml"))
+        .await
+        .unwrap();
+    let registered = provided.documents[0].stored.sha1.clone();
+    let hour = Duration::from_secs(3600);
+    backdate(&f, &registered, 2 * hour);
+    let old = unreferenced_file(&f, b"left by a crash", 2 * hour).await;
+    let young = unreferenced_file(&f, b"registration may be running", Duration::ZERO).await;
+
+    let references = InProcessRegistry::new(f.registry.clone(), RegisterOptions::default());
+    let collected = f
+        .repository
+        .collect_unreferenced(&references, hour)
+        .await
+        .unwrap();
+    assert_eq!(
+        collected,
+        repository::Collected {
+            examined: 3,
+            young: 1,
+            referenced: 1,
+            removed: 1,
+        }
+    );
+    assert!(!f.store.exists(&old).await.unwrap());
+    assert!(f.store.exists(&young).await.unwrap());
+    assert!(f.store.exists(&registered).await.unwrap());
+    f.assert_no_metadata_without_bytes().await;
+    let retrieval = f
+        .retrieve(&[(REPOSITORY_UNIQUE_ID, SAMPLE_DOCUMENT_UNIQUE_ID)])
+        .await;
+    assert_eq!(retrieval.status(), response_status::SUCCESS);
+
+    // Nothing left to do: a second run removes nothing.
+    let again = f
+        .repository
+        .collect_unreferenced(&references, hour)
+        .await
+        .unwrap();
+    assert_eq!(again.removed, 0);
+    assert_eq!(again.examined, 2);
+}
+
+#[tokio::test]
+async fn recommitting_an_old_unreferenced_file_protects_it_from_the_collector() {
+    let f = Fixture::new().await;
+    let hour = Duration::from_secs(3600);
+    // A crash left the sample's bytes unreferenced long ago; the source retries now.
+    let sha1 = unreferenced_file(&f, &sample_document(), 2 * hour).await;
+    f.provide(&sample_request("iti-41/pnr-single-apd.xml"))
+        .await
+        .unwrap();
+    let modified = std::fs::metadata(f.store.path_of(&sha1))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert!(
+        modified.elapsed().unwrap() < hour,
+        "reuse by a new commit counts as a fresh commit"
+    );
+    let references = InProcessRegistry::new(f.registry.clone(), RegisterOptions::default());
+    let collected = f
+        .repository
+        .collect_unreferenced(&references, hour)
+        .await
+        .unwrap();
+    assert_eq!(collected.removed, 0);
+    assert!(f.store.exists(&sha1).await.unwrap());
+}
+
+#[tokio::test]
+async fn collector_leaves_files_that_are_not_documents_alone() {
+    let f = Fixture::new().await;
+    let stray = f.data.path().join("documents/sha1/ab/cd/README");
+    std::fs::create_dir_all(stray.parent().unwrap()).unwrap();
+    std::fs::write(&stray, b"an operator's note").unwrap();
+    let references = InProcessRegistry::new(f.registry.clone(), RegisterOptions::default());
+    let collected = f
+        .repository
+        .collect_unreferenced(&references, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(collected.examined, 0);
+    assert!(stray.exists());
 }

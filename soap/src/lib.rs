@@ -8,11 +8,12 @@
 //! Modules:
 //! - [`envelope`]: parse a SOAP 1.2 envelope borrowed from the request bytes ([`Envelope`]).
 //! - [`consent`]: typed consent override from `dds:ConsentOverride` or `hsuid:HsuidHeader`.
-//! - [`writer`]: response envelopes and SOAP 1.2 faults.
+//! - [`writer`]: response and request envelopes, and SOAP 1.2 faults.
 //! - [`content_type`]: the `Content-Type` header of a request.
 //! - [`multipart`]: push-style MTOM/XOP reader fed with byte chunks.
 //! - [`cid`]: Content-ID normalisation and `xop:Include` reference resolution.
 //! - [`mtom_writer`]: streaming MTOM writer.
+//! - [`received`]: what another service answered (a fault, a value header), for our own calls.
 //!
 //! Invariants:
 //! - No I/O, no async, no randomness, no clock: bytes in, typed values or typed errors out.
@@ -31,6 +32,7 @@ pub mod invariants;
 pub mod limits;
 pub mod mtom_writer;
 pub mod multipart;
+pub mod received;
 pub mod writer;
 mod xml;
 
@@ -46,7 +48,11 @@ pub use mtom_writer::{MtomWriteError, MtomWriter};
 pub use multipart::{
     Event, Feed, MultipartError, MultipartReader, PartHeaders, PartStart, TransferEncoding,
 };
-pub use writer::{Fault, FaultCode, FaultWriteError, ResponseHeaders, Subcode};
+pub use received::{ReceivedFault, TextError};
+pub use writer::{
+    Fault, FaultCode, FaultWriteError, RequestHeaders, ResponseHeaders, Subcode,
+    write_request_envelope,
+};
 
 /// Namespaces and URIs this crate needs beyond [`xds_model::vocabulary::ns`].
 ///

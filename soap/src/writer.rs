@@ -26,6 +26,51 @@ pub struct ResponseHeaders<'a> {
     pub relates_to: Option<&'a str>,
 }
 
+/// The WS-Addressing headers of a request this service sends to another one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestHeaders<'a> {
+    /// `wsa:Action`, e.g. `urn:ihe:iti:2007:RegisterDocumentSet-b`.
+    pub action: &'a str,
+    /// `wsa:MessageID` of this request, chosen by the caller.
+    pub message_id: &'a str,
+    /// `wsa:To`: the endpoint URL.
+    pub to: &'a str,
+}
+
+/// `wsa:ReplyTo` of a request answered on the same HTTP exchange.
+const ANONYMOUS: &str = "http://www.w3.org/2005/08/addressing/anonymous";
+
+/// A whole request envelope: the WS-Addressing headers (`wsa:Action` with mustUnderstand,
+/// `wsa:MessageID`, `wsa:To`, an anonymous `wsa:ReplyTo`), then `header_blocks` as given (a
+/// `wsse:Security` with a verified card, our own headers), then `body`. Like `body`, every
+/// header block must be a well-formed, self-contained element (all prefixes it uses declared
+/// on it).
+pub fn write_request_envelope(
+    headers: &RequestHeaders<'_>,
+    header_blocks: &[&[u8]],
+    body: &[u8],
+) -> Vec<u8> {
+    let mut out =
+        Vec::with_capacity(body.len() + header_blocks.iter().map(|b| b.len()).sum::<usize>() + 768);
+    open_envelope(&mut out);
+    out.extend_from_slice(b"<soap:Header><wsa:Action soap:mustUnderstand=\"true\">");
+    escape_into(&mut out, headers.action);
+    out.extend_from_slice(b"</wsa:Action><wsa:MessageID>");
+    escape_into(&mut out, headers.message_id);
+    out.extend_from_slice(b"</wsa:MessageID><wsa:To>");
+    escape_into(&mut out, headers.to);
+    out.extend_from_slice(b"</wsa:To><wsa:ReplyTo><wsa:Address>");
+    out.extend_from_slice(ANONYMOUS.as_bytes());
+    out.extend_from_slice(b"</wsa:Address></wsa:ReplyTo>");
+    for block in header_blocks {
+        out.extend_from_slice(block);
+    }
+    out.extend_from_slice(b"</soap:Header><soap:Body>");
+    out.extend_from_slice(body);
+    out.extend_from_slice(ENVELOPE_TAIL);
+    out
+}
+
 /// What closes an envelope opened by [`write_envelope_head`].
 pub const ENVELOPE_TAIL: &[u8] = b"</soap:Body></soap:Envelope>";
 

@@ -136,6 +136,22 @@ async fn seed(args: SeedArgs) -> anyhow::Result<i32> {
             .await
             .with_context(|| format!("cannot open the data directory {}", args.data.display()))?,
     );
+    // The repository passes the submitter's card on when it registers elsewhere (`--role
+    // repository`): the seed submits as a system of the data dir's development STS, as
+    // `dds submit` does by default.
+    let card = {
+        let sts = super::card::open_dev_sts(&args.data)?;
+        let mut request = identity::CardRequest::new(identity::Role::System);
+        request.org_cvr = Some(super::card::DEV_SYSTEM_CVR.to_owned());
+        request.it_system = Some("dds seed".to_owned());
+        let card = sts
+            .issue(&request)
+            .context("the development STS cannot issue the seed's system card")?;
+        repository::CallerCard::new(identity::security_header(
+            &card,
+            time::OffsetDateTime::now_utc(),
+        ))
+    };
     let total = args.patients * u64::from(args.documents_per_patient);
     let progress = ProgressBar::new(total);
     progress.set_style(
@@ -164,7 +180,8 @@ async fn seed(args: SeedArgs) -> anyhow::Result<i32> {
             progress.inc(count);
         }
         let app = app.clone();
-        in_flight.spawn(async move { store(&app, job).await });
+        let card = card.clone();
+        in_flight.spawn(async move { store(&app, job, &card).await });
     }
     while let Some(done) = in_flight.join_next().await {
         let count = done.context("a submission task failed")??;
@@ -317,7 +334,7 @@ fn check(app: &App, job: &Job) -> anyhow::Result<()> {
 
 /// Stages the documents and provides them with their metadata; retries a registry failure
 /// that is not a refusal. Returns how many documents were stored.
-async fn store(app: &App, job: Job) -> anyhow::Result<u64> {
+async fn store(app: &App, job: Job, card: &repository::CallerCard) -> anyhow::Result<u64> {
     let mut wait = RETRY_WAIT_FIRST;
     for attempt in 1..=REGISTRY_ATTEMPTS_MAX {
         let mut staged = Vec::with_capacity(job.documents.len());
@@ -329,7 +346,7 @@ async fn store(app: &App, job: Job) -> anyhow::Result<u64> {
         }
         match app
             .repository
-            .provide_and_register(&job.submission, staged)
+            .provide_and_register(&job.submission, staged, card)
             .await
         {
             Ok(provided) => return Ok(provided.documents.len() as u64),

@@ -25,6 +25,7 @@ pub struct Door {
 }
 
 /// What a refusal is about, for its record.
+#[derive(Clone, Copy)]
 pub struct Attempt<'a> {
     pub peer: SocketAddr,
     /// The wsa:Action or API route.

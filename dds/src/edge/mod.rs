@@ -38,7 +38,7 @@ use soap::{EnvelopeOptions, FaultCode};
 
 use crate::app::App;
 use auth::Attempt;
-use respond::fault_response;
+use respond::{fault_response, internal_fault};
 
 /// A SOAP request that got past the door: what it asks, who asks, and its decoded body.
 pub struct Admitted {
@@ -47,6 +47,9 @@ pub struct Admitted {
     /// The request's `wsa:MessageID`, for `wsa:RelatesTo` on the answer.
     pub relates_to: Option<String>,
     pub caller: Caller,
+    /// The caller's card exactly as verified, for calls made on the caller's behalf (the
+    /// registry look-up of `--role repository`, `dds:OriginalCaller`).
+    pub card: ::repository::CallerCard,
     pub body: Message,
     /// The consent override the request asked for (`dds:ConsentOverride` or
     /// `hsuid:HsuidHeader`); only a health professional's lifts anything.
@@ -115,6 +118,25 @@ pub async fn admit(
             relates_to.as_deref(),
         )
     })?;
+    let card = match envelope.security.as_ref().map(|header| {
+        let bindings: Vec<(&str, &str)> = header
+            .element
+            .namespaces
+            .iter()
+            .map(|b| (b.prefix.as_deref().unwrap_or(""), b.uri.as_str()))
+            .collect();
+        identity::standalone_security_header(header.element.bytes(), &bindings)
+    }) {
+        Some(Ok(header)) => ::repository::CallerCard::new(header),
+        // Verification succeeded on this very header, so neither can happen.
+        Some(Err(error)) => return Err(internal_fault(&error, relates_to.as_deref())),
+        None => {
+            return Err(internal_fault(
+                &"a verified caller without a card",
+                relates_to.as_deref(),
+            ));
+        }
+    };
     let body = parse_body(&envelope.body).map_err(|error| {
         fault_response(
             FaultCode::Sender,
@@ -127,6 +149,7 @@ pub async fn admit(
         action,
         relates_to,
         caller,
+        card,
         body,
         consent_override,
     })

@@ -47,6 +47,36 @@ use super::respond::{
 };
 use super::transport::{AttachmentSink, TransportError, read_soap_message};
 use crate::app::App;
+use crate::config::Role;
+
+/// Applies the role policy to retrieving each patient's documents; a refusal concerning a
+/// named patient is logged in their MinLog, and answered.
+async fn authorize_retrieval(
+    app: &App,
+    caller: &identity::Caller,
+    patients: &BTreeSet<Option<String>>,
+    attempt: Attempt<'_>,
+    relates_to: Option<&str>,
+) -> Result<(), Response> {
+    for patient in patients {
+        if let Err(response) = app
+            .door
+            .authorize(caller, Operation::Retrieve, patient.as_deref(), attempt)
+            .await
+        {
+            let Some(patient) = patient else {
+                return Err(response);
+            };
+            let access =
+                access_log::Access::rejected(caller, minlog::AccessAction::Retrieve, patient);
+            return Err(match access_log::record(app, access, relates_to).await {
+                Ok(()) => response,
+                Err(fault) => fault,
+            });
+        }
+    }
+    Ok(())
+}
 
 /// Logs an ITI-41 as a registration (see `log_write`) and answers it.
 async fn answer_logged(
@@ -322,6 +352,7 @@ pub async fn handle(
         // The upload enforces the document limit itself, with a 413; the reader's own bound
         // only has to stay out of its way.
         attachment_bytes_max: config.document_bytes_max.saturating_add(1),
+        parts_max: config.multipart_parts_max,
         ..MultipartLimits::default()
     };
     let mut sink = UploadSink::new(app.repository.store.as_ref());
@@ -376,6 +407,7 @@ pub async fn handle(
     let request_action = admitted.action.as_str();
     let relates_to = admitted.relates_to.as_deref();
     let caller = admitted.caller;
+    let card = admitted.card;
     let body = admitted.body;
     let admitted_override = admitted.consent_override;
     let attempt = || Attempt {
@@ -449,7 +481,7 @@ pub async fn handle(
             };
             match app
                 .repository
-                .provide_and_register(&request.submit_objects_request, staged)
+                .provide_and_register(&request.submit_objects_request, staged, &card)
                 .await
             {
                 Ok(provided) => {
@@ -475,10 +507,13 @@ pub async fn handle(
         }
         (RepositoryTransaction::Retrieve, Message::RetrieveDocumentSetRequest(request)) => {
             let requests = &request.document_requests;
-            let screened = if requests.is_empty()
+            // A repository-only service has no consent directives: its registry applies them
+            // to the look-up it makes with the caller's own card (`remote::registry`).
+            let screened = if app.config.role == Role::Repository
+                || requests.is_empty()
                 || requests.len() > repository::DOCUMENT_REQUESTS_MAX
             {
-                // The repository answers the request-level error; nothing is read.
+                // Otherwise the repository answers the request-level error; nothing is read.
                 Screened::unscreened(requests)
             } else {
                 match screen_retrieval(&app, &caller, admitted_override.as_ref(), requests).await {
@@ -489,44 +524,48 @@ pub async fn handle(
             let mut patients: BTreeSet<Option<String>> =
                 screened.patient_of.values().cloned().map(Some).collect();
             if patients.is_empty() {
-                // Nothing found: still the role must allow retrieving at all (a citizen is
+                // Nothing found yet: still the role must allow retrieving at all (a citizen is
                 // checked against their own number).
                 patients.insert(caller.cpr().map(str::to_owned));
             }
-            for patient in &patients {
-                if let Err(response) = app
-                    .door
-                    .authorize(&caller, Operation::Retrieve, patient.as_deref(), attempt())
-                    .await
-                {
-                    let Some(patient) = patient else {
-                        return response;
-                    };
-                    let access = access_log::Access::rejected(
-                        &caller,
-                        minlog::AccessAction::Retrieve,
-                        patient,
-                    );
-                    return match access_log::record(&app, access, relates_to).await {
-                        Ok(()) => response,
-                        Err(fault) => fault,
-                    };
-                }
+            if let Err(response) =
+                authorize_retrieval(&app, &caller, &patients, attempt(), relates_to).await
+            {
+                return response;
             }
             let mut retrieval = if screened.allowed.is_empty() {
                 Retrieval::default()
             } else {
-                app.repository.retrieve(&screened.allowed).await
+                app.repository.retrieve(&screened.allowed, &card).await
             };
+            // Patients learnt only from the answer (a repository-only service's look-ups) are
+            // authorised before any byte leaves.
+            let mut patient_of = screened.patient_of;
+            let mut late: BTreeSet<Option<String>> = BTreeSet::new();
+            for document in &retrieval.documents {
+                if let Some(cpr) = document.patient_id.as_deref().and_then(cpr_of)
+                    && !patient_of.contains_key(&document.document_unique_id)
+                {
+                    if !patients.contains(&Some(cpr.clone())) {
+                        late.insert(Some(cpr.clone()));
+                    }
+                    patient_of.insert(document.document_unique_id.clone(), cpr);
+                }
+            }
+            if let Err(response) =
+                authorize_retrieval(&app, &caller, &late, attempt(), relates_to).await
+            {
+                return response;
+            }
             // Refusals of the screening first: they concern requests the repository never saw.
             let repository_errors = std::mem::replace(&mut retrieval.errors, screened.errors);
             retrieval.errors.extend(repository_errors);
             let mut accessed = access_log::DocumentsByPatient::new();
-            for patient in screened.patient_of.values() {
+            for patient in patient_of.values() {
                 accessed.entry(patient.clone()).or_default();
             }
             for document in &retrieval.documents {
-                if let Some(cpr) = screened.patient_of.get(&document.document_unique_id) {
+                if let Some(cpr) = patient_of.get(&document.document_unique_id) {
                     accessed
                         .entry(cpr.clone())
                         .or_default()
@@ -641,15 +680,8 @@ fn streamed_retrieve_response(retrieval: Retrieval, relates_to: Option<&str>) ->
         };
         parts.push(stream::once(async move { Ok(Bytes::from(head)) }).boxed());
         match document.content {
-            RetrievedContent::Local { document: file, .. } => {
+            RetrievedContent::Local { document: file, .. } | RetrievedContent::Remote(file) => {
                 parts.push(chunks(file.reader).boxed());
-            }
-            RetrievedContent::Remote(DocumentContent::Inline(bytes)) => {
-                parts.push(stream::once(async move { Ok(Bytes::from(bytes)) }).boxed());
-            }
-            RetrievedContent::Remote(DocumentContent::Include { href }) => {
-                // A remote answer is resolved to bytes before it gets here.
-                return internal_fault(&format!("unresolved remote include {href}"), relates_to);
             }
         }
         document_responses.push(DocumentResponse {
@@ -742,12 +774,12 @@ async fn inline_retrieve_response(
         let content = match document.content {
             RetrievedContent::Local {
                 document: mut file, ..
-            } => {
+            }
+            | RetrievedContent::Remote(mut file) => {
                 let mut bytes = Vec::with_capacity(usize::try_from(file.size).unwrap_or(0));
                 file.reader.read_to_end(&mut bytes).await?;
                 DocumentContent::Inline(bytes)
             }
-            RetrievedContent::Remote(content) => content,
         };
         document_responses.push(DocumentResponse {
             home_community_id: document.home_community_id,
@@ -787,12 +819,16 @@ fn too_large(limit: u64, relates_to: Option<&str>) -> Response {
     )
 }
 
-/// Transport problems: 413 for an oversized body or document, 400 for what the sender got
-/// wrong, 500 for a storage failure of ours.
+/// Transport problems: 413 for an oversized body or document or too many parts, 400 for what
+/// the sender got wrong, 500 for a storage failure of ours.
 fn transport_fault(error: &TransportError, document_too_large: Option<u64>) -> Response {
     match (error, document_too_large) {
         (TransportError::Sink(_), Some(limit)) => too_large(limit, None),
-        (TransportError::BodyTooLarge { .. }, _) => fault_response_with_status(
+        (
+            TransportError::BodyTooLarge { .. }
+            | TransportError::Multipart(soap::MultipartError::TooManyParts { .. }),
+            _,
+        ) => fault_response_with_status(
             FaultCode::Sender,
             None,
             &error.to_string(),

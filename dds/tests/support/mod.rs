@@ -51,6 +51,40 @@ impl TestServer {
         }
     }
 
+    /// Starts a server in `data` (its data dir, where `dds.toml` is written from
+    /// `config_toml`) on a listener bound beforehand, so that two services can be configured
+    /// with each other's URLs before either starts.
+    pub async fn start_on(
+        data: tempfile::TempDir,
+        listener: std::net::TcpListener,
+        config_toml: &str,
+        flags: ServeFlags,
+    ) -> TestServer {
+        let config_path = data.path().join("dds.toml");
+        std::fs::write(&config_path, config_toml).unwrap();
+        let config = Config::load(ServeFlags {
+            listen: Some(listener.local_addr().unwrap().to_string()),
+            data: Some(data.path().to_owned()),
+            config: Some(config_path),
+            ..flags
+        })
+        .unwrap();
+        let server = Server::start_on(config, listener).await.unwrap();
+        let base = format!("http://{}", server.local_addr());
+        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(server.serve_until(async {
+            let _ = stop.await;
+        }));
+        let sts = DevSts::open_or_create(data.path()).unwrap();
+        TestServer {
+            _data: data,
+            base,
+            sts,
+            http: dds::http_client::builder().build().unwrap(),
+            shutdown: Some(shutdown),
+        }
+    }
+
     /// The server's data directory (its stores, its development STS).
     pub fn data_dir(&self) -> &Path {
         self._data.path()
