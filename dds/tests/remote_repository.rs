@@ -368,6 +368,18 @@ async fn the_national_service_forwards_retrieval_to_the_decentral_repository() {
         stored(national.data_dir()).0.is_empty(),
         "the bytes stay decentral"
     );
+    // The registry's MinLog names the source that registered (its card travelled along in
+    // dds:OriginalCaller), not the repository that forwarded the registration.
+    let registrations: Vec<serde_json::Value> = minlog(&national, "0101700013")
+        .await
+        .into_iter()
+        .filter(|e| e["action"] == "register")
+        .collect();
+    assert_eq!(registrations.len(), 1, "{registrations:?}");
+    assert_eq!(
+        registrations[0]["user"]["organisation"]["cvr"], "33257872",
+        "{registrations:?}"
+    );
 
     // ITI-43 at the national service naming the decentral repository: forwarded, same bytes.
     let doctor = national.card(Role::Doctor, Some(DOCTOR_CPR));

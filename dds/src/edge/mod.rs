@@ -54,6 +54,9 @@ pub struct Admitted {
     /// The consent override the request asked for (`dds:ConsentOverride` or
     /// `hsuid:HsuidHeader`); only a health professional's lifts anything.
     pub consent_override: Option<soap::ConsentOverride>,
+    /// For a system card: the verified card of the source a repository acts for
+    /// (`dds:OriginalCaller`, see `crate::remote`), which MinLog names as the one who acted.
+    pub original_caller: Option<Caller>,
 }
 
 /// The steps every SOAP endpoint takes before its own work: parse the envelope, take the
@@ -110,6 +113,26 @@ pub async fn admit(
         relates_to: relates_to.as_deref(),
     };
     let caller = app.door.authenticate(&envelope, attempt).await?;
+    let original_caller = if caller.role == identity::Role::System {
+        match crate::remote::original_caller::read(
+            &envelope,
+            &app.door.verifier,
+            time::OffsetDateTime::now_utc(),
+        ) {
+            None => None,
+            Some(Ok(original)) => Some(original),
+            Some(Err(error)) => {
+                return Err(fault_response(
+                    FaultCode::Sender,
+                    None,
+                    &format!("{error}"),
+                    relates_to.as_deref(),
+                ));
+            }
+        }
+    } else {
+        None
+    };
     let consent_override = envelope.consent_override().map_err(|error| {
         fault_response(
             FaultCode::Sender,
@@ -152,5 +175,6 @@ pub async fn admit(
         card,
         body,
         consent_override,
+        original_caller,
     })
 }

@@ -126,6 +126,7 @@ pub async fn handle(
     let caller = admitted.caller;
     let body = admitted.body;
     let admitted_override = admitted.consent_override;
+    let admitted_original = admitted.original_caller;
     let attempt = || Attempt {
         peer,
         transaction: request_action,
@@ -240,8 +241,10 @@ pub async fn handle(
             if let Some(patient) = patient {
                 documents.insert(patient, submitted_document_unique_ids(list));
             }
+            // A repository registering for a source: the source is who registered.
+            let actor = admitted_original.as_ref().unwrap_or(&caller);
             if let Err(fault) =
-                log_write(&app, &caller, action, documents, &response, relates_to).await
+                log_write(&app, actor, action, documents, &response, relates_to).await
             {
                 return fault;
             }
