@@ -115,6 +115,7 @@ pub struct FileConfig {
     pub repository_unique_id: Option<String>,
     pub brs_url: Option<String>,
     pub brs_attempts_max: Option<u32>,
+    pub minlog_forward_url: Option<String>,
     pub patient_policy: Option<PatientPolicy>,
     pub trust_dev_sts: Option<bool>,
     #[serde(default)]
@@ -204,9 +205,14 @@ pub struct ServeFlags {
     /// Where treatment-relation follow-ups are delivered; without it they wait in the outbox.
     #[arg(long, env = "DDS_BRS_URL")]
     pub brs_url: Option<String>,
-    /// Delivery attempts of a follow-up before it is dead-lettered [default: 20].
+    /// Delivery attempts of a follow-up before it is dead-lettered [default: 20]; also of a
+    /// MinLog record forwarded to --minlog-forward-url.
     #[arg(long, env = "DDS_BRS_ATTEMPTS_MAX")]
     pub brs_attempts_max: Option<u32>,
+    /// An external MinLog endpoint every access record is also forwarded to (POST, JSON, in
+    /// order, at least once); without it MinLog lives only here.
+    #[arg(long, env = "DDS_MINLOG_FORWARD_URL")]
+    pub minlog_forward_url: Option<String>,
     /// Which patients registrations may concern [default: any].
     #[arg(long, env = "DDS_PATIENT_POLICY", value_enum)]
     pub patient_policy: Option<PatientPolicy>,
@@ -229,6 +235,7 @@ pub struct Config {
     pub repository_unique_id: String,
     pub brs_url: Option<String>,
     pub brs_attempts_max: u32,
+    pub minlog_forward_url: Option<String>,
     pub patient_policy: PatientPolicy,
     pub trust_dev_sts: bool,
     pub trusted_sts_certs: Vec<PathBuf>,
@@ -298,6 +305,10 @@ impl Config {
         }
         if let Some(url) = &registry_url {
             check_http_url("registry_url", url)?;
+        }
+        let minlog_forward_url = flags.minlog_forward_url.or(file.minlog_forward_url);
+        if let Some(url) = &minlog_forward_url {
+            check_http_url("minlog_forward_url", url)?;
         }
         let brs_url = flags.brs_url.or(file.brs_url);
         if let Some(url) = &brs_url {
@@ -392,6 +403,7 @@ impl Config {
             repository_unique_id,
             brs_url,
             brs_attempts_max,
+            minlog_forward_url,
             patient_policy: flags
                 .patient_policy
                 .or(file.patient_policy)

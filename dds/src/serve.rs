@@ -104,6 +104,8 @@ pub struct Server {
     /// Delivers follow-ups to `brs_url` (none without one: they wait in the outbox). Flushed
     /// by [`Server::serve_until`] after the last request; dropping it stops it.
     outbox: Option<OutboxWorker>,
+    /// Forwards MinLog records to `minlog_forward_url`; stopped after the outbox flush.
+    minlog_forward: Option<minlog::MinlogForwarder>,
 }
 
 impl Server {
@@ -153,11 +155,22 @@ impl Server {
             ),
             None => None,
         };
+        let minlog_forward = match &app.config.minlog_forward_url {
+            Some(url) => Some(
+                minlog::MinlogForwarder::spawn(
+                    app.door.audit.clone(),
+                    minlog::ForwardConfig::new(url, app.config.brs_attempts_max),
+                )
+                .context("cannot start the MinLog forwarding")?,
+            ),
+            None => None,
+        };
         Ok(Server {
             app,
             listener,
             local_addr,
             outbox,
+            minlog_forward,
         })
     }
 
@@ -183,6 +196,7 @@ impl Server {
             app,
             listener,
             outbox,
+            minlog_forward,
             ..
         } = self;
         let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
@@ -226,6 +240,9 @@ impl Server {
                 dead,
                 "outbox flushed; follow-ups still pending wait for the next start"
             );
+        }
+        if let Some(forwarder) = minlog_forward {
+            forwarder.stop().await;
         }
         served
     }
@@ -302,6 +319,9 @@ fn announce(config: &Config) {
             config.brs_attempts_max
         ),
         None => println!("no --brs-url: treatment-relation follow-ups wait in the outbox"),
+    }
+    if let Some(url) = &config.minlog_forward_url {
+        println!("MinLog records are also forwarded to {url}");
     }
     println!(
         "patient policy: {:?}; dev STS trusted: {}; extra trusted STS certificates: {}",

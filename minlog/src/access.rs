@@ -273,25 +273,9 @@ impl AuditStore {
         let mut items = Vec::with_capacity(rows.len().min(limit as usize));
         let mut last_id = None;
         for row in rows.iter().take(limit as usize) {
-            last_id = Some(row.try_get::<i64, _>("id")?);
-            let documents: String = row.try_get("documents")?;
-            items.push(AccessRecord {
-                time: row.try_get("time")?,
-                patient_cpr: row.try_get("patient_cpr")?,
-                user_cpr: row.try_get("user_cpr")?,
-                user_name: row.try_get("user_name")?,
-                user_role: row.try_get("user_role")?,
-                organisation_sor: row.try_get("organisation_sor")?,
-                organisation_cvr: row.try_get("organisation_cvr")?,
-                organisation_name: row.try_get("organisation_name")?,
-                it_system: row.try_get("it_system")?,
-                on_behalf_of: row.try_get("on_behalf_of")?,
-                action: AccessAction::parse(&row.try_get::<String, _>("action")?)?,
-                documents: serde_json::from_str(&documents)
-                    .map_err(|e| AuditError::Corrupt(e.to_string()))?,
-                override_reason: row.try_get("override_reason")?,
-                outcome: AccessOutcome::parse(&row.try_get::<String, _>("outcome")?)?,
-            });
+            let (id, record) = record_from_row(row)?;
+            last_id = Some(id);
+            items.push(record);
         }
         Ok(Page {
             items,
@@ -302,6 +286,31 @@ impl AuditStore {
             },
         })
     }
+}
+
+/// An `access_record` row (all columns) as its id and record.
+pub(crate) fn record_from_row(
+    row: &sqlx::sqlite::SqliteRow,
+) -> Result<(i64, AccessRecord), AuditError> {
+    let documents: String = row.try_get("documents")?;
+    let record = AccessRecord {
+        time: row.try_get("time")?,
+        patient_cpr: row.try_get("patient_cpr")?,
+        user_cpr: row.try_get("user_cpr")?,
+        user_name: row.try_get("user_name")?,
+        user_role: row.try_get("user_role")?,
+        organisation_sor: row.try_get("organisation_sor")?,
+        organisation_cvr: row.try_get("organisation_cvr")?,
+        organisation_name: row.try_get("organisation_name")?,
+        it_system: row.try_get("it_system")?,
+        on_behalf_of: row.try_get("on_behalf_of")?,
+        action: AccessAction::parse(&row.try_get::<String, _>("action")?)?,
+        documents: serde_json::from_str(&documents)
+            .map_err(|e| AuditError::Corrupt(e.to_string()))?,
+        override_reason: row.try_get("override_reason")?,
+        outcome: AccessOutcome::parse(&row.try_get::<String, _>("outcome")?)?,
+    };
+    Ok((row.try_get("id")?, record))
 }
 
 #[cfg(test)]

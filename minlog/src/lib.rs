@@ -80,9 +80,11 @@ pub struct AuditStore {
 
 mod access;
 pub mod delivery;
+pub mod forward;
 pub mod outbox;
 pub use access::{AccessAction, AccessOutcome, AccessRecord, RecordedAccess};
 pub use delivery::{DeliveryConfig, DeliveryError, FlushReport, OutboxWorker, retry_delay};
+pub use forward::{ForwardConfig, ForwardError, ForwardState, MinlogForwarder};
 pub use outbox::{ClaimedFollowup, FailedAttempt, Followup, FollowupState, OutboxDepth};
 
 impl AuditStore {
