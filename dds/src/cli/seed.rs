@@ -371,7 +371,7 @@ fn build_job(draw: Draw) -> (Job, SamplePatient) {
 }
 
 /// The DK metadata of a synthetic appointment (what its CDA says).
-fn document_metadata(
+pub(crate) fn document_metadata(
     patient: &SyntheticPatient,
     appointment: &SyntheticAppointment,
 ) -> DocumentMetadata {
