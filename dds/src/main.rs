@@ -4,7 +4,7 @@
 
 use clap::{Parser, Subcommand};
 use dds::cli::{backup, query, retrieve, seed, submit};
-use dds::{config, idcard, serve, validate};
+use dds::{bench, config, idcard, serve, validate};
 
 /// Request parsing allocates many small strings; mimalloc serves them faster than the system
 /// allocator (measured by `cargo bench -p xds-model`, which uses it too).
@@ -49,6 +49,9 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Put a backup into a new data directory (offline: no service on it).
     Restore(backup::RestoreArgs),
+    /// Benchmark: seed (or reuse) a store, start the service (or target --url), run a mixed
+    /// ITI-18 / ITI-43 / ITI-41 workload over HTTP and compare every figure with its limit.
+    Bench(Box<bench::BenchArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,5 +74,6 @@ fn main() -> anyhow::Result<()> {
         Command::Seed(args) => std::process::exit(seed::run(args)),
         Command::Backup(args) => std::process::exit(backup::backup(args)),
         Command::Restore(args) => std::process::exit(backup::restore(args)),
+        Command::Bench(args) => std::process::exit(bench::run(*args)),
     }
 }

@@ -136,72 +136,22 @@ async fn seed(args: SeedArgs) -> anyhow::Result<i32> {
             .await
             .with_context(|| format!("cannot open the data directory {}", args.data.display()))?,
     );
-    // The repository passes the submitter's card on when it registers elsewhere (`--role
-    // repository`): the seed submits as a system of the data dir's development STS, as
-    // `dds submit` does by default.
-    let card = {
-        let sts = super::card::open_dev_sts(&args.data)?;
-        let mut request = identity::CardRequest::new(identity::Role::System);
-        request.org_cvr = Some(super::card::DEV_SYSTEM_CVR.to_owned());
-        request.it_system = Some("dds seed".to_owned());
-        let card = sts
-            .issue(&request)
-            .context("the development STS cannot issue the seed's system card")?;
-        repository::CallerCard::new(identity::security_header(
-            &card,
-            time::OffsetDateTime::now_utc(),
-        ))
+    let plan = SeedPlan {
+        patients: args.patients,
+        documents_per_patient: args.documents_per_patient,
+        seed: args.seed,
+        concurrency: args.concurrency,
+        skip: 0,
     };
-    let total = args.patients * u64::from(args.documents_per_patient);
-    let progress = ProgressBar::new(total);
-    progress.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} documents, {per_sec}, ETA {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let mut generator = Generator::new(args.seed);
-    let mut in_flight: JoinSet<anyhow::Result<u64>> = JoinSet::new();
-    let concurrency = args.concurrency.max(1);
-    let mut samples = Vec::new();
-    let started = Instant::now();
-    let mut stored = 0u64;
-    for _ in 0..args.patients {
-        let (job, sample) = next_job(&mut generator, args.documents_per_patient);
-        if samples.len() < SAMPLE_PATIENTS_MAX {
-            samples.push(sample);
-        }
-        check(&app, &job)?;
-        if in_flight.len() >= concurrency
-            && let Some(done) = in_flight.join_next().await
-        {
-            let count = done.context("a submission task failed")??;
-            stored += count;
-            progress.inc(count);
-        }
-        let app = app.clone();
-        let card = card.clone();
-        in_flight.spawn(async move { store(&app, job, &card).await });
-    }
-    while let Some(done) = in_flight.join_next().await {
-        let count = done.context("a submission task failed")??;
-        stored += count;
-        progress.inc(count);
-    }
-    progress.finish_and_clear();
-    let seconds = started.elapsed().as_secs_f64();
+    let summary = seed_app(&app, &plan).await?;
     let out = SeedOut {
         data: args.data.display().to_string(),
         seed: args.seed,
-        patients: args.patients,
-        documents: stored,
-        seconds,
-        documents_per_second: if seconds > 0.0 {
-            stored as f64 / seconds
-        } else {
-            0.0
-        },
-        sample_patients: samples,
+        patients: summary.patients,
+        documents: summary.documents,
+        seconds: summary.seconds,
+        documents_per_second: summary.documents_per_second(),
+        sample_patients: summary.sample_patients,
     };
     if args.json {
         super::output::print_json(&out)?;
@@ -223,11 +173,165 @@ async fn seed(args: SeedArgs) -> anyhow::Result<i32> {
     Ok(super::EXIT_OK)
 }
 
-/// The next patient's submission and its summary line.
-fn next_job(generator: &mut Generator, documents: u32) -> (Job, SamplePatient) {
+/// What to seed: `patients` patients with `documents_per_patient` documents each from the
+/// generator seeded with `seed`, of which the first `skip` are only drawn (not stored), so a
+/// store seeded with the first `skip` patients can be grown to `patients` (`dds bench`).
+#[derive(Debug, Clone, Copy)]
+pub struct SeedPlan {
+    pub patients: u64,
+    pub documents_per_patient: u32,
+    pub seed: u64,
+    /// Submissions in flight at once.
+    pub concurrency: usize,
+    pub skip: u64,
+}
+
+/// What a seeding stored.
+#[derive(Debug)]
+pub struct SeedSummary {
+    /// Patients stored (the plan's patients minus the skipped ones).
+    pub patients: u64,
+    pub documents: u64,
+    pub seconds: f64,
+    /// The first patients stored, to query.
+    pub sample_patients: Vec<SamplePatient>,
+}
+
+impl SeedSummary {
+    pub fn documents_per_second(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.documents as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Stores the planned patients' submissions through `app` (validation with the configured
+/// severities, then [`repository::Repository::provide_and_register`]), with a progress bar on
+/// standard error.
+pub async fn seed_app(app: &Arc<App>, plan: &SeedPlan) -> anyhow::Result<SeedSummary> {
+    if plan.documents_per_patient == 0 {
+        bail!("--documents-per-patient must be at least 1");
+    }
+    // The repository passes the submitter's card on when it registers elsewhere (`--role
+    // repository`): the seed submits as a system of the data dir's development STS, as
+    // `dds submit` does by default.
+    let card = {
+        let sts = super::card::open_dev_sts(&app.config.data)?;
+        let mut request = identity::CardRequest::new(identity::Role::System);
+        request.org_cvr = Some(super::card::DEV_SYSTEM_CVR.to_owned());
+        request.it_system = Some("dds seed".to_owned());
+        let card = sts
+            .issue(&request)
+            .context("the development STS cannot issue the seed's system card")?;
+        repository::CallerCard::new(identity::security_header(
+            &card,
+            time::OffsetDateTime::now_utc(),
+        ))
+    };
+    let skip = plan.skip.min(plan.patients);
+    let total = (plan.patients - skip) * u64::from(plan.documents_per_patient);
+    let progress = ProgressBar::new(total);
+    progress.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} documents, {per_sec}, ETA {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut generator = Generator::new(plan.seed);
+    for _ in 0..skip {
+        draw(&mut generator, plan.documents_per_patient);
+    }
+    let mut in_flight: JoinSet<anyhow::Result<u64>> = JoinSet::new();
+    let concurrency = plan.concurrency.max(1);
+    let mut samples = Vec::new();
+    let started = Instant::now();
+    let mut stored = 0u64;
+    for _ in skip..plan.patients {
+        let (job, sample) = next_job(&mut generator, plan.documents_per_patient);
+        if samples.len() < SAMPLE_PATIENTS_MAX {
+            samples.push(sample);
+        }
+        check(app, &job)?;
+        if in_flight.len() >= concurrency
+            && let Some(done) = in_flight.join_next().await
+        {
+            let count = done.context("a submission task failed")??;
+            stored += count;
+            progress.inc(count);
+        }
+        let app = app.clone();
+        let card = card.clone();
+        in_flight.spawn(async move { store(&app, job, &card).await });
+    }
+    while let Some(done) = in_flight.join_next().await {
+        let count = done.context("a submission task failed")??;
+        stored += count;
+        progress.inc(count);
+    }
+    progress.finish_and_clear();
+    Ok(SeedSummary {
+        patients: plan.patients - skip,
+        documents: stored,
+        seconds: started.elapsed().as_secs_f64(),
+        sample_patients: samples,
+    })
+}
+
+/// Everything one patient's submission takes from the generator, drawn in the one order
+/// seeding has always used (patient, appointments, the SubmissionSet's entryUUID and uniqueId,
+/// then the ids of its Classification and of one Association per document), so the same seed
+/// gives the same data whether the submission is then built or only skipped.
+pub struct Draw {
+    pub patient: SyntheticPatient,
+    pub appointments: Vec<SyntheticAppointment>,
+    set_entry_uuid: uuid::Uuid,
+    set_unique_id: uuid::Uuid,
+    /// The Classification's id first, then one per document's HasMember Association.
+    object_ids: Vec<uuid::Uuid>,
+}
+
+impl Draw {
+    /// The uniqueIds the patient's documents are registered under.
+    pub fn document_unique_ids(&self) -> impl Iterator<Item = String> + '_ {
+        self.appointments
+            .iter()
+            .map(|a| metadata::oid_of(a.unique_id))
+    }
+}
+
+/// The next patient's draws (see [`Draw`]).
+pub fn draw(generator: &mut Generator, documents: u32) -> Draw {
     let patient = generator.patient();
     let appointments: Vec<SyntheticAppointment> =
         (0..documents).map(|_| generator.appointment()).collect();
+    let set_entry_uuid = generator.uuid();
+    let set_unique_id = generator.uuid();
+    let object_ids = (0..=documents).map(|_| generator.uuid()).collect();
+    Draw {
+        patient,
+        appointments,
+        set_entry_uuid,
+        set_unique_id,
+        object_ids,
+    }
+}
+
+/// The next patient's submission and its summary line.
+fn next_job(generator: &mut Generator, documents: u32) -> (Job, SamplePatient) {
+    build_job(draw(generator, documents))
+}
+
+/// The submission of one patient's draws and its summary line.
+fn build_job(draw: Draw) -> (Job, SamplePatient) {
+    let Draw {
+        patient,
+        appointments,
+        set_entry_uuid,
+        set_unique_id,
+        object_ids,
+    } = draw;
     let mut metadata = Vec::with_capacity(appointments.len());
     let mut bytes = Vec::with_capacity(appointments.len());
     for appointment in &appointments {
@@ -245,8 +349,8 @@ fn next_job(generator: &mut Generator, documents: u32) -> (Job, SamplePatient) {
         )));
     let first = &appointments[0];
     let set = SubmissionMetadata {
-        entry_uuid: metadata::urn_uuid(generator.uuid()),
-        unique_id: metadata::oid_of(generator.uuid()),
+        entry_uuid: metadata::urn_uuid(set_entry_uuid),
+        unique_id: metadata::oid_of(set_unique_id),
         source_id: metadata::SOURCE_ID_DEFAULT.to_owned(),
         submission_time: metadata::dtm(latest + time::Duration::minutes(2)),
         title: format!("Aftaler fra {}", first.department.name),
@@ -256,7 +360,12 @@ fn next_job(generator: &mut Generator, documents: u32) -> (Job, SamplePatient) {
             Some(metadata::APD_TYPE_NAME),
         ),
     };
-    let submission = metadata::submission(&set, &metadata, &mut || generator.uuid());
+    let mut ids = object_ids.into_iter();
+    // Draw made exactly the ids `submission` asks for; a fresh one would only be a bug's
+    // symptom, never a duplicate.
+    let submission = metadata::submission(&set, &metadata, &mut || {
+        ids.next().unwrap_or_else(uuid::Uuid::new_v4)
+    });
     let sample = SamplePatient {
         cpr: patient.patient.cpr.clone(),
         name: format!(
@@ -279,7 +388,7 @@ fn next_job(generator: &mut Generator, documents: u32) -> (Job, SamplePatient) {
 }
 
 /// The DK metadata of a synthetic appointment (what its CDA says).
-fn document_metadata(
+pub(crate) fn document_metadata(
     patient: &SyntheticPatient,
     appointment: &SyntheticAppointment,
 ) -> DocumentMetadata {

@@ -1,0 +1,419 @@
+//! `--compare`: what the consent filter and the MinLog record (with its BRS follow-up) cost
+//! ITI-18, measured without switching either off.
+//!
+//! Two measurements:
+//! - Over HTTP, under load: ITI-18 alone on all patients, on patients without directives (the
+//!   filter proves it withholds nothing and is skipped after loading the directives) and on
+//!   patients with directives (every entry is decided and the answer restricted); ITI-41 alone
+//!   (the durable ingest rate); and the MinLog record alone from `--clients` tasks in process
+//!   (the rate of durable access records, which every ITI-18 waits for).
+//! - In process, one request at a time: the stages of one ITI-18 timed apart — admit (envelope,
+//!   ID card verification, body decoding, role policy), query (validation and the registry's
+//!   stored query), consent (the association reach, loading the directives, deciding and
+//!   restricting), MinLog (the access record and the follow-up in one durable transaction),
+//!   serialize (the response body and envelope). These are the calls `edge::registry` makes,
+//!   in its order; if the edge changes its flow, this breakdown must follow it.
+//!
+//! The MinLog records written here are real records in the benchmark store's audit log, like
+//! those of the workload.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow, bail};
+use hdrhistogram::Histogram;
+use identity::{Caller, Operation};
+use minlog::{AccessAction, AccessOutcome};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use soap::EnvelopeOptions;
+use xds_model::message::{AdhocQueryResponse, Message, RegistryResponse};
+use xds_model::rim::ExtrinsicObject;
+use xds_model::vocabulary::{action, response_status};
+
+use super::BenchArgs;
+use super::report::{Latency, TransactionReport};
+use super::workload::{self, Ctx, Mix, PatientFilter, PhasePlan, Transaction};
+use crate::app::App;
+use crate::edge::access_log::{self, Access, DocumentsByPatient};
+use crate::edge::auth::Attempt;
+use crate::edge::consent_filter::{ConsentGate, cpr_of};
+
+/// Fewest in-process iterations per patient group, whatever the time allows.
+const STAGE_ITERATIONS_MIN: u64 = 20;
+/// Longest time spent on the in-process stages of one patient group.
+const STAGE_SECONDS_MAX: f64 = 5.0;
+/// The peer address the in-process requests claim (loopback).
+const PEER: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 1);
+
+/// What `--compare` measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct CompareReport {
+    pub seconds_per_phase: f64,
+    /// ITI-18 alone, over all patients (the realistic share with directives).
+    pub iti18_all_patients: TransactionReport,
+    pub iti18_without_directives: TransactionReport,
+    pub iti18_with_directives: TransactionReport,
+    /// ITI-41 alone: the durable ingest rate.
+    pub iti41_only: TransactionReport,
+    /// `access_log::record` alone from `--clients` tasks: durable MinLog records (each with a
+    /// BRS follow-up) per second.
+    pub minlog_record_only: TransactionReport,
+    /// One ITI-18 at a time, in process, stage by stage.
+    pub stages_without_directives: StageTimes,
+    pub stages_with_directives: StageTimes,
+    /// Shares of the in-process ITI-18 time, weighted by the store's share of patients with
+    /// directives.
+    pub consent_share_of_iti18: f64,
+    pub minlog_share_of_iti18: f64,
+}
+
+/// Mean and percentiles of each stage of ITI-18, in milliseconds.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageTimes {
+    pub iterations: u64,
+    /// Envelope, card verification, body decoding, role policy.
+    pub admit: Latency,
+    /// Validation and the stored query.
+    pub query: Latency,
+    /// Reach, directives, decisions, restriction.
+    pub consent: Latency,
+    /// The MinLog access record with its BRS follow-up (one durable transaction).
+    pub minlog: Latency,
+    /// The response body and its SOAP envelope.
+    pub serialize: Latency,
+    pub total: Latency,
+    /// `consent.mean / total.mean`.
+    pub consent_share: f64,
+    /// `minlog.mean / total.mean`.
+    pub minlog_share: f64,
+    /// Entries answered per query, on average.
+    pub entries_per_answer: f64,
+    /// Objects withheld per query, on average (entries and what would reveal them).
+    pub withheld_per_answer: f64,
+}
+
+pub async fn compare(
+    ctx: &Arc<Ctx>,
+    app: &Arc<App>,
+    args: &BenchArgs,
+) -> anyhow::Result<CompareReport> {
+    let seconds = args.compare_seconds();
+    let phase = |mix: Mix, patients: PatientFilter| PhasePlan {
+        mix,
+        clients: args.clients,
+        seconds,
+        warmup_seconds: args.warmup_seconds,
+        patients,
+    };
+    let iti18 = |result: &workload::PhaseResult| {
+        TransactionReport::of(result.tally(Transaction::Iti18), result.seconds)
+    };
+    eprintln!("compare: ITI-18 alone on all patients, {seconds} s");
+    let all = workload::run_phase(ctx, &phase(Mix::ITI18_ONLY, PatientFilter::Any)).await;
+    eprintln!("compare: ITI-18 alone on patients without directives, {seconds} s");
+    let without = workload::run_phase(
+        ctx,
+        &phase(Mix::ITI18_ONLY, PatientFilter::WithoutDirectives),
+    )
+    .await;
+    eprintln!("compare: ITI-18 alone on patients with directives, {seconds} s");
+    let with = if ctx.patients(PatientFilter::WithDirectives) > 0 {
+        Some(workload::run_phase(ctx, &phase(Mix::ITI18_ONLY, PatientFilter::WithDirectives)).await)
+    } else {
+        None
+    };
+    eprintln!("compare: ITI-41 alone, {seconds} s");
+    let ingest = workload::run_phase(ctx, &phase(Mix::ITI41_ONLY, PatientFilter::Any)).await;
+    let caller = caller_of(ctx, app, ctx.doctor_card(&mut ChaCha8Rng::seed_from_u64(1))).await?;
+    eprintln!("compare: MinLog records alone, {seconds} s");
+    let minlog_only = minlog_only(ctx, app, &caller, args.clients, seconds).await;
+    eprintln!("compare: ITI-18 stages in process");
+    let stage_seconds = seconds.min(STAGE_SECONDS_MAX);
+    let stages_without =
+        stage_times(ctx, app, PatientFilter::WithoutDirectives, stage_seconds).await?;
+    let stages_with = if ctx.patients(PatientFilter::WithDirectives) > 0 {
+        stage_times(ctx, app, PatientFilter::WithDirectives, stage_seconds).await?
+    } else {
+        stages_without.clone()
+    };
+    let share_with = ctx.patients(PatientFilter::WithDirectives) as f64
+        / ctx.patients(PatientFilter::Any).max(1) as f64;
+    let weighted = |without: f64, with: f64| without * (1.0 - share_with) + with * share_with;
+    let total = weighted(stages_without.total.mean, stages_with.total.mean);
+    let share_of = |without: f64, with: f64| {
+        if total > 0.0 {
+            weighted(without, with) / total
+        } else {
+            0.0
+        }
+    };
+    Ok(CompareReport {
+        seconds_per_phase: seconds,
+        iti18_all_patients: iti18(&all),
+        iti18_without_directives: iti18(&without),
+        iti18_with_directives: with
+            .as_ref()
+            .map(iti18)
+            .unwrap_or_else(|| TransactionReport::of(&workload::Tally::new(), seconds)),
+        iti41_only: TransactionReport::of(ingest.tally(Transaction::Iti41), ingest.seconds),
+        minlog_record_only: minlog_only,
+        consent_share_of_iti18: share_of(stages_without.consent.mean, stages_with.consent.mean),
+        minlog_share_of_iti18: share_of(stages_without.minlog.mean, stages_with.minlog.mean),
+        stages_without_directives: stages_without,
+        stages_with_directives: stages_with,
+    })
+}
+
+/// The verified caller of a doctor's card, as the edge admits it.
+async fn caller_of(ctx: &Ctx, app: &App, card: &str) -> anyhow::Result<Caller> {
+    let patient = ctx.pick_patient(PatientFilter::Any, &mut ChaCha8Rng::seed_from_u64(2));
+    let envelope = ctx.find_documents_envelope(card, &patient.cpr);
+    let admitted = crate::edge::admit(
+        app,
+        PEER,
+        envelope.as_bytes(),
+        None,
+        &EnvelopeOptions::default(),
+        &[action::REGISTRY_STORED_QUERY],
+        "registry",
+    )
+    .await
+    .map_err(|response| {
+        anyhow!(
+            "the bench's own card was refused: HTTP {}",
+            response.status()
+        )
+    })?;
+    Ok(admitted.caller)
+}
+
+/// `access_log::record` alone from `clients` tasks for `seconds`.
+async fn minlog_only(
+    ctx: &Arc<Ctx>,
+    app: &Arc<App>,
+    caller: &Caller,
+    clients: usize,
+    seconds: f64,
+) -> TransactionReport {
+    let end = Instant::now() + Duration::from_secs_f64(seconds);
+    let mut tasks = tokio::task::JoinSet::new();
+    for task in 0..clients {
+        let ctx = ctx.clone();
+        let app = app.clone();
+        let caller = caller.clone();
+        tasks.spawn(async move {
+            let mut rng = ChaCha8Rng::seed_from_u64(task as u64);
+            let mut tally = workload::Tally::new();
+            while Instant::now() < end {
+                let patient = ctx.pick_patient(PatientFilter::Any, &mut rng);
+                let documents: DocumentsByPatient =
+                    [(patient.cpr.clone(), vec!["2.25.1".to_owned()])].into();
+                let started = Instant::now();
+                let outcome = match access_log::record(
+                    &app,
+                    Access::new(&caller, AccessAction::Query, documents),
+                    None,
+                )
+                .await
+                {
+                    Ok(()) => workload::Outcome::Ok {
+                        filtered: false,
+                        answer: None,
+                    },
+                    Err(response) => workload::Outcome::Error(format!(
+                        "the MinLog record failed: HTTP {}",
+                        response.status()
+                    )),
+                };
+                tally.record(started.elapsed(), &outcome);
+            }
+            tally
+        });
+    }
+    let mut total = workload::Tally::new();
+    while let Some(done) = tasks.join_next().await {
+        if let Ok(tally) = done {
+            total.merge(&tally);
+        }
+    }
+    TransactionReport::of(&total, seconds)
+}
+
+/// Times the stages of one ITI-18 at a time for patients of `filter`.
+async fn stage_times(
+    ctx: &Ctx,
+    app: &App,
+    filter: PatientFilter,
+    seconds: f64,
+) -> anyhow::Result<StageTimes> {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut histograms: [Histogram<u64>; 6] = std::array::from_fn(|_| workload::new_histogram());
+    let mut iterations = 0u64;
+    let mut entries = 0u64;
+    let mut withheld_total = 0u64;
+    let end = Instant::now() + Duration::from_secs_f64(seconds);
+    while iterations < STAGE_ITERATIONS_MIN || Instant::now() < end {
+        let card = ctx.doctor_card(&mut rng).to_owned();
+        let cpr = ctx.pick_patient(filter, &mut rng).cpr.clone();
+        let envelope = ctx.find_documents_envelope(&card, &cpr);
+        let timed = one_query(app, envelope.as_bytes(), &cpr).await?;
+        for (histogram, duration) in histograms.iter_mut().zip(timed.stages) {
+            histogram.saturating_record(workload::micros(duration));
+        }
+        histograms[5].saturating_record(workload::micros(timed.stages.iter().sum()));
+        entries += timed.entries;
+        withheld_total += timed.withheld;
+        iterations += 1;
+        if iterations > 1_000_000 {
+            break;
+        }
+    }
+    let [admit, query, consent, minlog, serialize, total] = histograms.map(|h| Latency::of(&h));
+    let share = |stage: &Latency| {
+        if total.mean > 0.0 {
+            stage.mean / total.mean
+        } else {
+            0.0
+        }
+    };
+    Ok(StageTimes {
+        iterations,
+        consent_share: share(&consent),
+        minlog_share: share(&minlog),
+        entries_per_answer: entries as f64 / iterations as f64,
+        withheld_per_answer: withheld_total as f64 / iterations as f64,
+        admit,
+        query,
+        consent,
+        minlog,
+        serialize,
+        total,
+    })
+}
+
+struct Timed {
+    /// admit, query, consent, MinLog, serialize.
+    stages: [Duration; 5],
+    entries: u64,
+    withheld: u64,
+}
+
+/// One ITI-18 through the calls `edge::registry::handle` makes, each stage timed.
+async fn one_query(app: &App, envelope: &[u8], cpr: &str) -> anyhow::Result<Timed> {
+    let refused = |what: &str, response: axum::response::Response| {
+        anyhow!(
+            "{what} refused the bench's query: HTTP {}",
+            response.status()
+        )
+    };
+    let t0 = Instant::now();
+    let admitted = crate::edge::admit(
+        app,
+        PEER,
+        envelope,
+        None,
+        &EnvelopeOptions::default(),
+        &[action::REGISTRY_STORED_QUERY],
+        "registry",
+    )
+    .await
+    .map_err(|r| refused("the door", r))?;
+    let Message::AdhocQueryRequest(request) = admitted.body else {
+        bail!("the bench's query did not decode as an AdhocQueryRequest");
+    };
+    app.door
+        .authorize(
+            &admitted.caller,
+            Operation::Query,
+            Some(cpr),
+            Attempt {
+                peer: PEER,
+                transaction: action::REGISTRY_STORED_QUERY,
+                card: None,
+                relates_to: None,
+            },
+        )
+        .await
+        .map_err(|r| refused("the role policy", r))?;
+    let t1 = Instant::now();
+    let report = xds_validate::validate_adhoc_query_request(&request, &app.validation);
+    if report.rejects() {
+        bail!("the validation rejects the bench's query");
+    }
+    let query = registry::StoredQueryRequest::from_adhoc_query_request(&request);
+    let result = app
+        .registry
+        .query_result(&query)
+        .await
+        .context("the stored query failed")?;
+    let t2 = Instant::now();
+    let reach = registry::reach(app.registry.as_ref(), result)
+        .await
+        .context("the reach failed")?;
+    let patients = reach.patient_ids();
+    let gate = ConsentGate::load(app, &admitted.caller, None, patients.iter().cloned())
+        .await
+        .context("the directives cannot be read")?;
+    let (result, withheld) =
+        if reach.is_empty() || (!patients.is_empty() && gate.withholds_nothing(&patients)) {
+            (reach.into_result(), 0)
+        } else {
+            let visible = |entry: &ExtrinsicObject| gate.decide(entry).is_visible();
+            let restricted = registry::restrict(app.registry.as_ref(), reach, &visible)
+                .await
+                .context("the restriction failed")?;
+            (restricted.result, restricted.withheld_objects)
+        };
+    let t3 = Instant::now();
+    let mut accessed = DocumentsByPatient::new();
+    accessed.entry(cpr.to_owned()).or_default();
+    let documents = result.documents();
+    let entries = documents.len() as u64;
+    for document in documents {
+        if let Some(patient) = cpr_of(&document.patient_id) {
+            accessed
+                .entry(patient)
+                .or_default()
+                .push(document.unique_id);
+        }
+    }
+    let access = Access {
+        outcome: if withheld > 0 {
+            AccessOutcome::Filtered
+        } else {
+            AccessOutcome::Allowed
+        },
+        ..Access::new(&admitted.caller, AccessAction::Query, accessed)
+    };
+    access_log::record(app, access, None)
+        .await
+        .map_err(|r| refused("MinLog", r))?;
+    let t4 = Instant::now();
+    let objects = result
+        .into_response()
+        .context("the answer cannot be read back")?;
+    let response = AdhocQueryResponse {
+        response: RegistryResponse {
+            status: response_status::SUCCESS.to_owned(),
+            ..RegistryResponse::default()
+        },
+        registry_object_list: objects.into_registry_object_list(),
+        ..AdhocQueryResponse::default()
+    };
+    let answer = crate::edge::respond::soap_response(
+        action::REGISTRY_STORED_QUERY_RESPONSE,
+        admitted.relates_to.as_deref(),
+        response.to_xml().as_bytes(),
+        false,
+    );
+    drop(answer);
+    let t5 = Instant::now();
+    Ok(Timed {
+        stages: [t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4],
+        entries,
+        withheld: withheld as u64,
+    })
+}

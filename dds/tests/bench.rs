@@ -1,0 +1,232 @@
+//! `dds bench` end to end with tiny numbers, as the built binary: the JSON report has every
+//! section, no request failed, and a later run grows and then reuses the store it seeded. No
+//! timing is asserted: the figures are the benchmark's business, not a test's.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+/// Runs `dds bench` on `data` with tiny numbers; returns the JSON report.
+fn bench(data: &Path, report: &Path, extra: &[&str]) -> Value {
+    let chart = report.with_extension("svg");
+    let output = Command::new(env!("CARGO_BIN_EXE_dds"))
+        .args(["bench", "--data"])
+        .arg(data)
+        .args([
+            "--documents-per-patient",
+            "2",
+            "--clients",
+            "2",
+            "--warmup-seconds",
+            "0.2",
+            "--limit-seconds",
+            "0.3",
+            "--seed-concurrency",
+            "2",
+            "--json",
+        ])
+        .arg(report)
+        .arg("--chart")
+        .arg(&chart)
+        .args(extra)
+        .env("RUST_LOG", "error")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "dds bench failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(stdout.contains("ratios to the limits"), "{stdout}");
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap()
+}
+
+fn assert_transaction(section: &Value, name: &str) {
+    let t = &section[name];
+    assert!(t["requests"].as_u64().unwrap() > 0, "{name}: {t}");
+    assert_eq!(t["errors"].as_u64(), Some(0), "{name}: {t}");
+    assert!(
+        t["requests_per_second"].as_f64().unwrap() > 0.0,
+        "{name}: {t}"
+    );
+    for percentile in ["p50", "p95", "p99", "max", "mean"] {
+        assert!(
+            t["latency_ms"][percentile].as_f64().unwrap() > 0.0,
+            "{name} {percentile}: {t}"
+        );
+    }
+}
+
+#[test]
+fn a_tiny_benchmark_reports_every_section_and_reuses_its_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("store");
+    let first = bench(
+        &data,
+        &dir.path().join("first.json"),
+        &[
+            "--patients",
+            "20",
+            "--seconds",
+            "2",
+            "--large-document-mb",
+            "1",
+            "--compare",
+            "--compare-seconds",
+            "0.5",
+        ],
+    );
+
+    for section in [
+        "machine",
+        "config",
+        "store",
+        "server",
+        "followups",
+        "transactions",
+        "large_document",
+        "compare",
+        "limits",
+        "ratios",
+        "goals",
+    ] {
+        assert!(!first[section].is_null(), "no {section} in {first:#}");
+    }
+    for transaction in ["iti18", "iti43", "iti41"] {
+        assert_transaction(&first["transactions"], transaction);
+    }
+    let compare = &first["compare"];
+    for phase in [
+        "iti18_all_patients",
+        "iti18_without_directives",
+        "iti41_only",
+        "minlog_record_only",
+    ] {
+        assert_transaction(compare, phase);
+    }
+    assert_eq!(compare["iti18_with_directives"]["errors"].as_u64(), Some(0));
+    for stages in ["stages_without_directives", "stages_with_directives"] {
+        let s = &compare[stages];
+        assert!(s["iterations"].as_u64().unwrap() > 0, "{s}");
+        assert!(s["total"]["mean"].as_f64().unwrap() > 0.0, "{s}");
+    }
+    for limit in [
+        "sqlite_lookup_serialize",
+        "quick_xml_scan",
+        "sha1_fsync_write",
+        "read_sha1",
+        "durable_commit",
+    ] {
+        let l = &first["limits"][limit];
+        assert!(l["operations"].as_u64().unwrap() > 0, "{limit}: {l}");
+        assert!(
+            l["operations_per_second"].as_f64().unwrap() > 0.0,
+            "{limit}: {l}"
+        );
+    }
+    assert!(!first["ratios"].as_array().unwrap().is_empty());
+    assert!(first["goals"].as_array().unwrap().len() >= 9);
+    let large = &first["large_document"];
+    assert_eq!(large["sha1_matches"], Value::Bool(true));
+    assert_eq!(large["stored_now"], Value::Bool(true));
+    assert!(large["rss_growth_bytes_retrieve"].as_u64().is_some());
+    let store = &first["store"];
+    assert_eq!(store["patients"].as_u64(), Some(20));
+    assert!(store["document_entries"].as_u64().unwrap() >= 40);
+    assert!(store["registry_bytes_per_document_entry"].as_f64().unwrap() > 0.0);
+    assert_eq!(store["seeding"]["patients_stored"].as_u64(), Some(20));
+    let server = &first["server"];
+    assert_eq!(server["in_process"], Value::Bool(true));
+    for figure in ["rss_bytes_before", "rss_bytes_after", "start_to_ready_ms"] {
+        assert!(!server[figure].is_null(), "{figure}: {server}");
+    }
+    // Every ITI-18 and ITI-43 by a doctor that returned documents ordered a follow-up.
+    let (outbox, _) = (
+        first["followups"]["outbox_rows"][0].as_u64().unwrap(),
+        first["followups"]["outbox_rows"][1].as_u64().unwrap(),
+    );
+    assert!(outbox > 0, "{}", first["followups"]);
+
+    // More patients: only the new ones are seeded; the large document is not stored again.
+    let grown = bench(
+        &data,
+        &dir.path().join("grown.json"),
+        &[
+            "--patients",
+            "25",
+            "--seconds",
+            "1",
+            "--large-document-mb",
+            "1",
+        ],
+    );
+    assert_eq!(grown["store"]["patients"].as_u64(), Some(25));
+    assert_eq!(
+        grown["store"]["seeding"]["patients_stored"].as_u64(),
+        Some(5)
+    );
+    assert_eq!(grown["large_document"]["stored_now"], Value::Bool(false));
+    assert_eq!(grown["large_document"]["sha1_matches"], Value::Bool(true));
+
+    // The same size again: nothing is seeded.
+    let reused = bench(
+        &data,
+        &dir.path().join("reused.json"),
+        &[
+            "--patients",
+            "25",
+            "--seconds",
+            "1",
+            "--large-document-mb",
+            "0",
+        ],
+    );
+    assert!(reused["store"]["seeding"].is_null(), "{}", reused["store"]);
+    assert!(reused["large_document"].is_null());
+    assert_transaction(&reused["transactions"], "iti18");
+}
+
+#[test]
+fn a_store_of_another_shape_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("store");
+    bench(
+        &data,
+        &dir.path().join("first.json"),
+        &[
+            "--patients",
+            "5",
+            "--seconds",
+            "0.5",
+            "--large-document-mb",
+            "0",
+            "--mix",
+            "1/0/0",
+        ],
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_dds"))
+        .args([
+            "bench",
+            "--patients",
+            "5",
+            "--documents-per-patient",
+            "3",
+            "--data",
+        ])
+        .arg(&data)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--documents-per-patient 2"),
+        "the refusal names the store's shape: {stderr}"
+    );
+}
