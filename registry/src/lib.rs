@@ -46,6 +46,7 @@
 mod codec;
 pub mod delete;
 pub mod dtm;
+mod engine;
 pub mod error;
 pub mod index;
 pub mod query;
