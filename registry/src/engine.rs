@@ -147,16 +147,29 @@ enum Attempt<T, F> {
     Rejected(Vec<F>),
 }
 
-/// The error that ends a write: a conflict on the last attempt becomes
-/// [`StoreError::WriteConflict`], anything else is returned as it is.
-fn give_up<DB: Backend>(error: StoreError, attempt: u32) -> Result<(), StoreError> {
+/// Longest pause, in milliseconds, before a conflicted write runs again.
+pub const RETRY_PAUSE_MS_MAX: u64 = 64;
+
+/// How long to wait before running a write again after `error` ended its `attempt`, or the
+/// error that ends it: anything but a conflict is returned as it is, and a conflict on the last
+/// attempt becomes [`StoreError::WriteConflict`].
+///
+/// The pause is random, up to 8, 16, 32 … [`RETRY_PAUSE_MS_MAX`] ms as attempts go on (a few
+/// times a short write transaction): two writes that conflicted may both have been aborted,
+/// and run again in step they would conflict again.
+fn pause_before_retry<DB: Backend>(
+    error: StoreError,
+    attempt: u32,
+) -> Result<std::time::Duration, StoreError> {
     match &error {
         StoreError::Database(e) if DB::is_write_conflict(e) => {
-            if attempt < WRITE_ATTEMPTS_MAX {
-                Ok(())
-            } else {
-                Err(StoreError::WriteConflict { attempts: attempt })
+            if attempt >= WRITE_ATTEMPTS_MAX {
+                return Err(StoreError::WriteConflict { attempts: attempt });
             }
+            let ceiling_us = (4u64 << attempt.min(16)).min(RETRY_PAUSE_MS_MAX) * 1000;
+            // Any random bits do; a v4 UUID is 122 of them, from the OS's generator.
+            let random = uuid::Uuid::new_v4().as_u64_pair().1;
+            Ok(std::time::Duration::from_micros(random % (ceiling_us + 1)))
         }
         _ => Err(error),
     }
@@ -473,7 +486,7 @@ where
             match self.try_register(submission, &options, &now).await {
                 Ok(Attempt::Done(registered)) => return Ok(registered),
                 Ok(Attempt::Rejected(findings)) => return Err(RegisterError::Rejected(findings)),
-                Err(error) => give_up::<DB>(error, attempt)?,
+                Err(error) => tokio::time::sleep(pause_before_retry::<DB>(error, attempt)?).await,
             }
             attempt += 1;
         }
@@ -750,7 +763,7 @@ where
             match self.try_update(submission, &options, &now).await {
                 Ok(Attempt::Done(updated)) => return Ok(updated),
                 Ok(Attempt::Rejected(findings)) => return Err(UpdateError::Rejected(findings)),
-                Err(error) => give_up::<DB>(error, attempt)?,
+                Err(error) => tokio::time::sleep(pause_before_retry::<DB>(error, attempt)?).await,
             }
             attempt += 1;
         }
@@ -940,7 +953,7 @@ where
             match self.try_delete(&ids).await {
                 Ok(Attempt::Done(deleted)) => return Ok(deleted),
                 Ok(Attempt::Rejected(findings)) => return Err(DeleteError::Rejected(findings)),
-                Err(error) => give_up::<DB>(error, attempt)?,
+                Err(error) => tokio::time::sleep(pause_before_retry::<DB>(error, attempt)?).await,
             }
             attempt += 1;
         }
