@@ -367,6 +367,7 @@ pub async fn check_configured(
             );
         }
     }
+    harness.finish().await;
 }
 
 #[cfg(test)]
