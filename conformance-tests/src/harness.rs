@@ -65,6 +65,8 @@ pub struct Harness {
     served: Option<tokio::task::JoinHandle<Result<(), String>>>,
     /// A second handle on the server's registry store, opened lazily for row counts.
     rows: Option<RowCounter>,
+    /// The server's PostgreSQL URL (its schema's), when its registry store is not SQLite.
+    database_url: Option<String>,
     /// The PostgreSQL schema of the registry store, if it is not the SQLite file. Declared
     /// last: dropping it (after a failed scenario) removes the schema.
     schema: Option<ScratchSchema>,
@@ -80,23 +82,42 @@ impl Harness {
     /// Starts the server with the default configuration as changed by `configure` (a smaller
     /// `query_results_max`, patient policy `known` …).
     pub async fn start_with(configure: impl FnOnce(&mut Config)) -> Harness {
+        let schema =
+            match test_database_url() {
+                Some(url) => Some(ScratchSchema::create(&url).await.unwrap_or_else(|e| {
+                    panic!("a scratch schema in {DATABASE_URL_VARIABLE}: {e}")
+                })),
+                None => None,
+            };
+        let database_url = schema.as_ref().map(|s| s.url().to_owned());
+        Harness::launch(database_url, schema, configure).await
+    }
+
+    /// Starts a second server, with a data directory (and development STS) of its own, whose
+    /// registry store is this one's PostgreSQL schema: two instances sharing one database.
+    /// Finish it before this one, which owns the schema. Panics when this harness is on
+    /// SQLite (a file cannot be shared between instances).
+    pub async fn start_beside(&self) -> Harness {
+        let database_url = self
+            .database_url
+            .clone()
+            .expect("a second instance needs the first on PostgreSQL (DDS_TEST_DATABASE_URL)");
+        Harness::launch(Some(database_url), None, |_| {}).await
+    }
+
+    async fn launch(
+        database_url: Option<String>,
+        schema: Option<ScratchSchema>,
+        configure: impl FnOnce(&mut Config),
+    ) -> Harness {
         let data = tempfile::tempdir().expect("temporary data directory");
         let mut config = Config::load(ServeFlags {
             listen: Some("127.0.0.1:0".into()),
             data: Some(data.path().to_owned()),
+            database_url: database_url.clone(),
             ..ServeFlags::default()
         })
         .expect("default configuration loads");
-        let schema = match test_database_url() {
-            Some(url) => {
-                let schema = ScratchSchema::create(&url)
-                    .await
-                    .unwrap_or_else(|e| panic!("a scratch schema in {DATABASE_URL_VARIABLE}: {e}"));
-                config.database_url = Some(schema.url().to_owned());
-                Some(schema)
-            }
-            None => None,
-        };
         configure(&mut config);
         let server = Server::start(config).await.expect("server starts");
         let base_url = format!("http://{}", server.local_addr());
@@ -119,6 +140,7 @@ impl Harness {
             shutdown: Some(shutdown),
             served: Some(served),
             rows: None,
+            database_url,
             schema,
         }
     }
@@ -195,9 +217,9 @@ impl Harness {
     /// (SQLite under WAL, or PostgreSQL: it sees exactly what the server committed).
     pub async fn row_counts(&mut self) -> BTreeMap<&'static str, i64> {
         if self.rows.is_none() {
-            let counter = match &self.schema {
-                Some(schema) => RowCounter::Postgres(
-                    PgRegistryStore::open(schema.url(), StoreConfig::default())
+            let counter = match &self.database_url {
+                Some(url) => RowCounter::Postgres(
+                    PgRegistryStore::open(url, StoreConfig::default())
                         .await
                         .expect("the registry schema opens a second time"),
                 ),
