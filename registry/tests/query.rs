@@ -362,6 +362,10 @@ async fn find_documents_by_time_ranges_and_author() {
     )
     .await;
     check_query(s, &q(param::DE_AUTHOR_PERSON, "'Andersen'"), &[]).await;
+    // Alike on every backend (SQLite's LIKE is the reference): ASCII letters match whatever
+    // their case, and there is no escape character, so `\` is an ordinary one.
+    check_query(s, &q(param::DE_AUTHOR_PERSON, "'%berg%'"), &[&d.d2]).await;
+    check_query(s, &q(param::DE_AUTHOR_PERSON, r"'\^Berg%'"), &[]).await;
 }
 
 #[tokio::test]
