@@ -4,8 +4,9 @@
 //! [`crate::store::RegistryStore`] operation on them; [`crate::sqlite::SqliteRegistryStore`]
 //! and [`crate::postgres::PgRegistryStore`] open it their own way (migrations, pool options)
 //! and delegate to it. What differs between the backends is the small [`Backend`] trait: how a
-//! write transaction begins, which failures mean "a concurrent writer won, run again", and
-//! how `LIKE` is spelled so that it means the same on both.
+//! write transaction begins, which failures mean "a concurrent writer won, run again", how
+//! `LIKE` is spelled so that it means the same on both, and running a built statement (see
+//! [`Backend::fetch_all`] for why that cannot be generic).
 //!
 //! Every statement is built with `QueryBuilder`, so each backend gets its own placeholders
 //! (`?` or `$n`) from the same text; the SQL itself is the portable subset both understand.
