@@ -5,7 +5,7 @@
 //! [`WRITE_CONNECTIONS_MAX`] connections) runs registrations, updates and deletes, each as one
 //! transaction at isolation level **SERIALIZABLE**; the *reader* pool's connections are
 //! read-only (`default_transaction_read_only`) and answer queries, each statement seeing the
-//! last committed state. The SQL is the engine's, shared with SQLite ([`crate::engine`]); the
+//! last committed state. The SQL is the engine's, shared with SQLite (`engine.rs`); the
 //! schema lives in `registry/migrations-postgres/` (embedded, append-only; sqlx takes an
 //! advisory lock while migrating, so instances starting together apply it once).
 //!
@@ -18,7 +18,7 @@
 //! of them fails with a serialization failure (SQLSTATE 40001) instead of committing. The engine
 //! then runs that write again from the start, re-reading its facts, and now it sees the
 //! winner's rows and is rejected with the proper XDS error (`XDSDuplicateUniqueIdInRegistry`
-//! …) — or, after [`crate::engine::WRITE_ATTEMPTS_MAX`] conflicts in a row,
+//! …) — or, after `engine::WRITE_ATTEMPTS_MAX` conflicts in a row,
 //! fails with [`StoreError::WriteConflict`] (`XDSRegistryBusy`). This covers every rule the
 //! shared checks make, present and future, without a list of lock keys to keep in step with
 //! them; the alternatives were one global advisory lock (serializes every write of every
@@ -29,7 +29,7 @@
 //! share one. The cost: unrelated writes may occasionally conflict (predicate locks are coarser
 //! than rows) and are simply run again.
 //!
-//! Invariants: see [`crate::engine`]; in addition every write transaction is SERIALIZABLE and
+//! Invariants: see `engine.rs`; in addition every write transaction is SERIALIZABLE and
 //! nothing on the reader pool can write.
 
 use std::collections::BTreeMap;

@@ -7,9 +7,9 @@
 //! commits, and no write ever has to be run again. The *reader* pool serves queries
 //! concurrently; under WAL they see the last committed state and never block the writer. The
 //! schema lives in `registry/migrations/` (embedded, append-only); the SQL is the engine's,
-//! shared with PostgreSQL ([`crate::engine`]).
+//! shared with PostgreSQL (`engine.rs`).
 //!
-//! Invariants: see [`crate::engine`]; in addition only one write transaction exists at a time.
+//! Invariants: see `engine.rs`; in addition only one write transaction exists at a time.
 
 use std::collections::BTreeMap;
 use std::path::Path;
