@@ -1,15 +1,40 @@
 //! The real server on `127.0.0.1:0` with a throw-away data directory, and a SOAP client for it.
 //!
+//! The registry store is the SQLite file in that directory, or — when
+//! [`DATABASE_URL_VARIABLE`] names a PostgreSQL database — a fresh schema of that database
+//! (a [`ScratchSchema`]) made for this harness alone, so the whole scenario suite runs against
+//! either backend and harnesses running at the same time never share rows.
+//!
 //! Invariants: every request carries a freshly minted ID card from the data directory's
 //! development STS (the server trusts it by default); the server stops when the [`Harness`]
-//! is dropped; nothing here interprets responses (that is the runner's job).
+//! is dropped or [finished](Harness::finish); its schema, if any, is dropped after it; nothing
+//! here interprets responses (that is the runner's job).
 
 use std::collections::BTreeMap;
 
 use dds::config::{Config, ServeFlags};
 use dds::serve::Server;
 use identity::{CardRequest, DevSts, Role};
+use registry::postgres::ScratchSchema;
+use registry::{PgRegistryStore, SqliteRegistryStore, StoreConfig};
 use time::OffsetDateTime;
+
+/// The environment variable naming a PostgreSQL database (`postgres://…`) for the servers'
+/// registry stores; unset or empty, they use SQLite. `.ci/run` sets it for its PostgreSQL run.
+pub const DATABASE_URL_VARIABLE: &str = "DDS_TEST_DATABASE_URL";
+
+/// The PostgreSQL database the harnesses put their registry stores in, if any.
+pub fn test_database_url() -> Option<String> {
+    std::env::var(DATABASE_URL_VARIABLE)
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+/// A second handle on the server's registry store, for row counts.
+enum RowCounter {
+    Sqlite(SqliteRegistryStore),
+    Postgres(PgRegistryStore),
+}
 
 /// Who sends a request: which ID card the harness mints for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,8 +61,15 @@ pub struct Harness {
     /// Dropping (or sending on) this sender ends `serve_until`: the server stops accepting
     /// and finishes what is in flight.
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    /// A second read handle on the server's registry file, opened lazily for row counts.
-    rows: Option<registry::SqliteRegistryStore>,
+    /// The task running `serve_until`, awaited by [`Harness::finish`].
+    served: Option<tokio::task::JoinHandle<Result<(), String>>>,
+    /// A second handle on the server's registry store, opened lazily for row counts.
+    rows: Option<RowCounter>,
+    /// The server's PostgreSQL URL (its schema's), when its registry store is not SQLite.
+    database_url: Option<String>,
+    /// The PostgreSQL schema of the registry store, if it is not the SQLite file. Declared
+    /// last: dropping it (after a failed scenario) removes the schema.
+    schema: Option<ScratchSchema>,
 }
 
 impl Harness {
@@ -50,10 +82,39 @@ impl Harness {
     /// Starts the server with the default configuration as changed by `configure` (a smaller
     /// `query_results_max`, patient policy `known` …).
     pub async fn start_with(configure: impl FnOnce(&mut Config)) -> Harness {
+        let schema =
+            match test_database_url() {
+                Some(url) => Some(ScratchSchema::create(&url).await.unwrap_or_else(|e| {
+                    panic!("a scratch schema in {DATABASE_URL_VARIABLE}: {e}")
+                })),
+                None => None,
+            };
+        let database_url = schema.as_ref().map(|s| s.url().to_owned());
+        Harness::launch(database_url, schema, configure).await
+    }
+
+    /// Starts a second server, with a data directory (and development STS) of its own, whose
+    /// registry store is this one's PostgreSQL schema: two instances sharing one database.
+    /// Finish it before this one, which owns the schema. Panics when this harness is on
+    /// SQLite (a file cannot be shared between instances).
+    pub async fn start_beside(&self) -> Harness {
+        let database_url = self
+            .database_url
+            .clone()
+            .expect("a second instance needs the first on PostgreSQL (DDS_TEST_DATABASE_URL)");
+        Harness::launch(Some(database_url), None, |_| {}).await
+    }
+
+    async fn launch(
+        database_url: Option<String>,
+        schema: Option<ScratchSchema>,
+        configure: impl FnOnce(&mut Config),
+    ) -> Harness {
         let data = tempfile::tempdir().expect("temporary data directory");
         let mut config = Config::load(ServeFlags {
             listen: Some("127.0.0.1:0".into()),
             data: Some(data.path().to_owned()),
+            database_url: database_url.clone(),
             ..ServeFlags::default()
         })
         .expect("default configuration loads");
@@ -61,9 +122,15 @@ impl Harness {
         let server = Server::start(config).await.expect("server starts");
         let base_url = format!("http://{}", server.local_addr());
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(server.serve_until(async {
-            let _ = stop.await;
-        }));
+        let served = tokio::spawn(async move {
+            let stopped = async {
+                let _ = stop.await;
+            };
+            server
+                .serve_until(stopped)
+                .await
+                .map_err(|e| format!("{e:#}"))
+        });
         let sts = DevSts::open_or_create(data.path()).expect("development STS in the data dir");
         Harness {
             data,
@@ -71,7 +138,34 @@ impl Harness {
             sts,
             http: dds::http_client::builder().build().expect("an HTTP client"),
             shutdown: Some(shutdown),
+            served: Some(served),
             rows: None,
+            database_url,
+            schema,
+        }
+    }
+
+    /// Stops the server, waits until it has finished, and drops its PostgreSQL schema (if any).
+    pub async fn finish(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(served) = self.served.take() {
+            served
+                .await
+                .expect("the server task ends")
+                .unwrap_or_else(|e| panic!("the server stops cleanly: {e}"));
+        }
+        match self.rows.take() {
+            Some(RowCounter::Sqlite(store)) => store.close().await,
+            Some(RowCounter::Postgres(store)) => store.close().await,
+            None => {}
+        }
+        if let Some(schema) = self.schema.take() {
+            schema
+                .remove()
+                .await
+                .expect("the scratch schema is dropped");
         }
     }
 
@@ -119,21 +213,33 @@ impl Harness {
         (status, body)
     }
 
-    /// Rows per registry table, read from the server's SQLite file through a second handle
-    /// (WAL: it sees exactly what the server committed).
+    /// Rows per registry table, read through a second handle on the server's registry store
+    /// (SQLite under WAL, or PostgreSQL: it sees exactly what the server committed).
     pub async fn row_counts(&mut self) -> BTreeMap<&'static str, i64> {
         if self.rows.is_none() {
-            let path = self.data.path().join(dds::app::REGISTRY_DB);
-            let store =
-                registry::SqliteRegistryStore::open(&path, registry::StoreConfig::default())
-                    .await
-                    .expect("the registry file opens a second time");
-            self.rows = Some(store);
+            let counter = match &self.database_url {
+                Some(url) => RowCounter::Postgres(
+                    PgRegistryStore::open(url, StoreConfig::default())
+                        .await
+                        .expect("the registry schema opens a second time"),
+                ),
+                None => {
+                    let path = self.data.path().join(dds::app::REGISTRY_DB);
+                    RowCounter::Sqlite(
+                        SqliteRegistryStore::open(&path, StoreConfig::default())
+                            .await
+                            .expect("the registry file opens a second time"),
+                    )
+                }
+            };
+            self.rows = Some(counter);
         }
-        match &self.rows {
-            Some(store) => store.table_row_counts().await.expect("row counts"),
+        let counts = match &self.rows {
+            Some(RowCounter::Sqlite(store)) => store.table_row_counts().await,
+            Some(RowCounter::Postgres(store)) => store.table_row_counts().await,
             None => unreachable!("opened above"),
-        }
+        };
+        counts.expect("row counts")
     }
 }
 

@@ -48,4 +48,4 @@ pub mod runner;
 pub use envelope::{Query, query_id, remove_objects};
 pub use harness::{Card, Harness};
 pub use metadata::{Assoc, Doc, Folder, Submission, association, patient_id, status};
-pub use runner::{Expect, Kind, Scenario, Step, check, check_configured, response_status};
+pub use runner::{Answer, Expect, Kind, Scenario, Step, check, check_configured, response_status};

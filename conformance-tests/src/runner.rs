@@ -121,6 +121,43 @@ pub enum Expect {
     StoresNothing,
 }
 
+/// What a registry answered, for checks a [`Scenario`] cannot express (requests racing on two
+/// servers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The `RegistryResponse/@status` URN ([`response_status`]).
+    pub status: String,
+    /// The `errorCode` of every RegistryError.
+    pub error_codes: Vec<String>,
+    /// The ids of the objects (or ObjectRefs) of a query answer.
+    pub ids: BTreeSet<String>,
+}
+
+impl Answer {
+    /// Decodes an HTTP answer of `/xds/registry`; `Err` holds the status, why it is not a
+    /// registry response, and the body.
+    pub fn decode(http: u16, body: String) -> Result<Answer, String> {
+        let outcome = Outcome::decode(http, body);
+        match &outcome.response {
+            Some(response) => Ok(Answer {
+                status: response.status.clone(),
+                error_codes: outcome
+                    .error_codes()
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect(),
+                ids: outcome.ids(),
+            }),
+            None => Err(format!(
+                "HTTP {}: {}\n{}",
+                outcome.http,
+                outcome.decode_error.as_deref().unwrap_or("no response"),
+                outcome.body
+            )),
+        }
+    }
+}
+
 /// What came back, decoded as far as it goes.
 struct Outcome {
     http: u16,
@@ -367,6 +404,7 @@ pub async fn check_configured(
             );
         }
     }
+    harness.finish().await;
 }
 
 #[cfg(test)]

@@ -4,6 +4,11 @@
 //! the data directory, the development STS (unless disabled) and the stores, applying their
 //! migrations, so a service that answers `/healthz` is ready to serve.
 //!
+//! The registry store is PostgreSQL when `database_url` is set (several instances may share
+//! it), else `DATA/registry.sqlite`; consent and MinLog (with the BRS outbox) are SQLite files
+//! in the data directory whatever the registry uses, until they get PostgreSQL stores too
+//! ([`describe_stores`] says at start which is where).
+//!
 //! How the repository is wired depends on the role:
 //! - `all`: it registers in and looks up from the registry store of this process; foreign
 //!   repositoryUniqueIds are forwarded to `[[repositories]]`; at start, after the unfinished
@@ -24,9 +29,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use identity::{DevSts, TrustStore, Verifier};
 use minlog::AuditStore;
-use registry::{RegistryStore, SqliteRegistryStore, StoreConfig};
+use registry::{PgRegistryStore, RegistryStore, SqliteRegistryStore, StoreConfig};
 
-use crate::config::{Config, PatientPolicy, Role};
+use crate::config::{Config, PatientPolicy, Role, redacted_database_url};
 use crate::edge::auth::Door;
 use crate::remote::{
     ForwardingRepositories, RemoteRegistry, ResponseLimits, SoapClient, SystemCard,
@@ -89,15 +94,7 @@ impl App {
         let audit = AuditStore::open(&config.data.join(MINLOG_DB))
             .await
             .context("cannot open the audit store")?;
-        let registry = SqliteRegistryStore::open(
-            &config.data.join(REGISTRY_DB),
-            StoreConfig {
-                query_results_max: config.query_results_max,
-                ..StoreConfig::default()
-            },
-        )
-        .await
-        .context("cannot open the registry store")?;
+        let registry = open_registry_store(&config).await?;
         let consent = consent::ConsentStore::open(&config.data.join(CONSENT_DB))
             .await
             .context("cannot open the consent store")?;
@@ -106,7 +103,6 @@ impl App {
             PatientPolicy::Any => registry::PatientPolicy::Any,
             PatientPolicy::Known => registry::PatientPolicy::Known,
         };
-        let registry: Arc<dyn RegistryStore> = Arc::new(registry);
         let repository = Arc::new(open_repository(
             &config,
             &verifier,
@@ -132,6 +128,51 @@ impl App {
             config,
         })
     }
+}
+
+/// Where each store of this process lives, one line per part, for the start-up banner.
+/// The registry is on PostgreSQL when `database_url` is set; consent, MinLog (with the
+/// rejected attempts and the BRS outbox) stay in the data directory's SQLite files for now.
+pub fn describe_stores(config: &Config) -> Vec<String> {
+    let data = config.data.display();
+    let registry = match &config.database_url {
+        Some(url) => format!(
+            "registry store: PostgreSQL at {}",
+            redacted_database_url(url)
+        ),
+        None => format!("registry store: SQLite, {data}/{REGISTRY_DB}"),
+    };
+    vec![
+        registry,
+        format!("consent store: SQLite, {data}/{CONSENT_DB}"),
+        format!("MinLog, rejected attempts and the BRS outbox: SQLite, {data}/{MINLOG_DB}"),
+    ]
+}
+
+/// The registry store the configuration names: PostgreSQL at `database_url`, else the SQLite
+/// file in the data directory.
+async fn open_registry_store(config: &Config) -> anyhow::Result<Arc<dyn RegistryStore>> {
+    let store_config = StoreConfig {
+        query_results_max: config.query_results_max,
+        ..StoreConfig::default()
+    };
+    Ok(match &config.database_url {
+        Some(url) => Arc::new(
+            PgRegistryStore::open(url, store_config)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot open the registry store on PostgreSQL at {}",
+                        redacted_database_url(url)
+                    )
+                })?,
+        ),
+        None => Arc::new(
+            SqliteRegistryStore::open(&config.data.join(REGISTRY_DB), store_config)
+                .await
+                .context("cannot open the registry store")?,
+        ),
+    })
 }
 
 /// Removes document files no DocumentEntry references, in the background so that a large
@@ -260,5 +301,42 @@ fn repository_answer_limits(config: &Config) -> ResponseLimits {
         body_text_bytes_max: usize::try_from(config.document_bytes_max / 2 * 3)
             .unwrap_or(usize::MAX)
             .max(soap::limits::BODY_TEXT_BYTES_MAX),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ServeFlags;
+
+    fn config(database_url: Option<&str>) -> Config {
+        Config::load(ServeFlags {
+            data: Some("/srv/dds".into()),
+            database_url: database_url.map(str::to_owned),
+            ..ServeFlags::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn the_banner_names_each_store_and_never_a_password() {
+        assert_eq!(
+            describe_stores(&config(None)),
+            [
+                "registry store: SQLite, /srv/dds/registry.sqlite",
+                "consent store: SQLite, /srv/dds/consent.sqlite",
+                "MinLog, rejected attempts and the BRS outbox: SQLite, /srv/dds/minlog.sqlite",
+            ]
+        );
+        let on_postgres = describe_stores(&config(Some("postgres://dds:s3cret@db:5432/dds")));
+        assert_eq!(
+            on_postgres[0],
+            "registry store: PostgreSQL at postgres://dds:***@db:5432/dds"
+        );
+        assert_eq!(
+            on_postgres[1],
+            "consent store: SQLite, /srv/dds/consent.sqlite"
+        );
+        assert!(!on_postgres.concat().contains("s3cret"));
     }
 }

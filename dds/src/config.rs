@@ -110,6 +110,7 @@ impl Default for SystemCardConfig {
 pub struct FileConfig {
     pub listen: Option<String>,
     pub data: Option<PathBuf>,
+    pub database_url: Option<String>,
     pub role: Option<Role>,
     pub registry_url: Option<String>,
     pub repository_unique_id: Option<String>,
@@ -181,6 +182,10 @@ pub struct ServeFlags {
     /// [default: ./data].
     #[arg(long, env = "DDS_DATA")]
     pub data: Option<PathBuf>,
+    /// The registry's metadata on PostgreSQL (`postgres://user:password@host:port/database`)
+    /// instead of SQLite in the data directory [default: SQLite].
+    #[arg(long, env = "DDS_DATABASE_URL")]
+    pub database_url: Option<String>,
     /// Configuration file (TOML); flags and environment variables override its keys.
     #[arg(long, env = "DDS_CONFIG")]
     pub config: Option<PathBuf>,
@@ -230,6 +235,9 @@ pub struct ServeFlags {
 pub struct Config {
     pub listen: SocketAddr,
     pub data: PathBuf,
+    /// PostgreSQL for the registry store (`postgres://` or `postgresql://`); `None`: the SQLite
+    /// file in `data`. Consent, MinLog and the outbox are in `data` either way (for now).
+    pub database_url: Option<String>,
     pub role: Role,
     pub registry_url: Option<String>,
     pub repository_unique_id: String,
@@ -293,6 +301,10 @@ impl Config {
                 value: listen_text.clone(),
                 reason: format!("expected an address like 127.0.0.1:8080 ({e})"),
             })?;
+        let database_url = flags.database_url.or(file.database_url);
+        if let Some(url) = &database_url {
+            check_database_url(url)?;
+        }
         let role = flags.role.or(file.role).unwrap_or(Role::All);
         let registry_url = flags.registry_url.or(file.registry_url);
         if role == Role::Repository && registry_url.is_none() {
@@ -398,6 +410,7 @@ impl Config {
                 .data
                 .or(file.data)
                 .unwrap_or_else(|| PathBuf::from(DATA_DEFAULT)),
+            database_url,
             role,
             registry_url,
             repository_unique_id,
@@ -493,6 +506,37 @@ fn check_http_url(key: &'static str, url: &str) -> Result<(), ConfigError> {
     }
 }
 
+/// A PostgreSQL connection URL; anything else (a `sqlite:` URL, a typo) is refused here rather
+/// than at the first connection attempt. The rest of the URL is checked when the store connects.
+fn check_database_url(url: &str) -> Result<(), ConfigError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid {
+            key: "database_url",
+            value: redacted_database_url(url),
+            reason: "expected a PostgreSQL URL, postgres://user:password@host:port/database (without it the registry is SQLite in the data directory)".to_owned(),
+        })
+    }
+}
+
+/// `url` with the password (between `user:` and `@` of the authority) replaced by `***`, for
+/// messages and the start-up banner.
+pub fn redacted_database_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => match user_info.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{path}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
 /// An ISO OID as XDS uses for repositoryUniqueId: digits separated by single dots, at most 64
 /// characters (ITI TF-3 4.2.3.2.18).
 fn check_oid(key: &'static str, oid: &str) -> Result<(), ConfigError> {
@@ -554,6 +598,58 @@ mod tests {
         })
         .unwrap_err();
         assert!(err.to_string().contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn database_url_comes_from_flag_or_file_and_must_be_postgres() {
+        assert_eq!(
+            Config::load(ServeFlags::default()).unwrap().database_url,
+            None
+        );
+        let (_dir, path) = write("database_url = \"postgresql://dds@db:5432/dds\"\n");
+        let from_file = Config::load(ServeFlags {
+            config: Some(path.clone()),
+            ..ServeFlags::default()
+        })
+        .unwrap();
+        assert_eq!(
+            from_file.database_url.as_deref(),
+            Some("postgresql://dds@db:5432/dds")
+        );
+        let from_flag = Config::load(ServeFlags {
+            config: Some(path),
+            database_url: Some("postgres://other@db/dds".into()),
+            ..ServeFlags::default()
+        })
+        .unwrap();
+        assert_eq!(
+            from_flag.database_url.as_deref(),
+            Some("postgres://other@db/dds")
+        );
+        let err = Config::load(ServeFlags {
+            database_url: Some("sqlite://user:secret@registry.sqlite".into()),
+            ..ServeFlags::default()
+        })
+        .unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("database_url"), "{message}");
+        assert!(!message.contains("secret"), "the password leaks: {message}");
+    }
+
+    #[test]
+    fn redacted_database_url_hides_only_the_password() {
+        assert_eq!(
+            redacted_database_url("postgres://dds:s3cret@db:5432/dds?sslmode=require"),
+            "postgres://dds:***@db:5432/dds?sslmode=require"
+        );
+        assert_eq!(
+            redacted_database_url("postgres://dds@db/dds?options=a:b@c"),
+            "postgres://dds@db/dds?options=a:b@c"
+        );
+        assert_eq!(
+            redacted_database_url("postgres://db/dds"),
+            "postgres://db/dds"
+        );
     }
 
     #[test]

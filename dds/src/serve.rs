@@ -300,6 +300,9 @@ fn announce(config: &Config) {
         config.data.display()
     );
     println!("repositoryUniqueId: {}", config.repository_unique_id);
+    for line in crate::app::describe_stores(config) {
+        println!("{line}");
+    }
     if let Some(url) = &config.registry_url
         && config.role == Role::Repository
     {

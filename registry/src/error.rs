@@ -27,14 +27,21 @@ pub enum StoreError {
     /// A stored row contradicts the invariants of the schema (a programmer bug or tampering).
     #[error("stored registry object {object} is inconsistent: {detail}")]
     Corrupt { object: String, detail: String },
+    /// A write lost to concurrent writes of the same objects on every attempt (PostgreSQL:
+    /// serialization failures); nothing was written and the caller may send it again.
+    #[error("the write conflicted with concurrent writes {attempts} times; nothing was written")]
+    WriteConflict { attempts: u32 },
 }
 
 impl StoreError {
-    /// `XDSRegistryBusy` when the single writer connection could not be had in time (the
-    /// caller may retry), otherwise `XDSRegistryError`: the caller cannot fix it.
+    /// `XDSRegistryBusy` when no writer connection could be had in time or the write kept
+    /// conflicting with concurrent ones (the caller may retry), otherwise `XDSRegistryError`:
+    /// the caller cannot fix it.
     pub fn error_code(&self) -> &'static str {
         match self {
-            StoreError::Database(sqlx::Error::PoolTimedOut) => error_code::REGISTRY_BUSY,
+            StoreError::Database(sqlx::Error::PoolTimedOut) | StoreError::WriteConflict { .. } => {
+                error_code::REGISTRY_BUSY
+            }
             _ => error_code::REGISTRY_ERROR,
         }
     }

@@ -2,7 +2,8 @@
 //! update, ITI-62 delete, ITI-18 / ITI-51 stored queries.
 //!
 //! - [`store::RegistryStore`]: the backend-neutral trait the edge calls; [`sqlite`] is the
-//!   embedded implementation (PostgreSQL follows).
+//!   embedded implementation, [`postgres`] the one several instances can share. Both run the
+//!   same SQL (a crate-private engine generic over the sqlx database) and pass the same tests.
 //! - [`submission`]: the ITI-42 rules shared by every backend (UUID assignment, patient policy,
 //!   uniqueIds, references, RPLC / APND / XFRM / XFRM_RPLC / signs lifecycle).
 //! - [`update`]: the ITI-57 rules (new versions of DocumentEntries and Folders with association
@@ -46,8 +47,10 @@
 mod codec;
 pub mod delete;
 pub mod dtm;
+mod engine;
 pub mod error;
 pub mod index;
+pub mod postgres;
 pub mod query;
 pub mod sqlite;
 pub mod store;
@@ -57,6 +60,7 @@ pub mod visibility;
 
 pub use delete::{DeleteError, Deleted, RemoveError};
 pub use error::{QueryError, RegisterError, StoreError, SubmissionError};
+pub use postgres::PgRegistryStore;
 pub use query::{QueryResponse, ReturnType, StoredQueryRequest};
 pub use sqlite::SqliteRegistryStore;
 pub use store::{QUERY_RESULTS_MAX, RegistryStore, StoreConfig};

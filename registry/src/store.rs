@@ -2,7 +2,8 @@
 //!
 //! [`RegistryStore`] is what the SOAP edge calls: ITI-42 registration, ITI-18/ITI-51 stored
 //! queries, and the known-patient feed. SQLite ([`crate::sqlite::SqliteRegistryStore`]) is the
-//! embedded default; a PostgreSQL implementation follows with the same tests.
+//! embedded default; PostgreSQL ([`crate::postgres::PgRegistryStore`]) serves several
+//! instances from one database. Both pass the same tests.
 //!
 //! Invariants every implementation keeps:
 //! - A registration, an update and a delete are each one transaction: they write everything
@@ -11,7 +12,8 @@
 //! - Version numbers of updated objects are decided inside the write transaction, from the
 //!   stored latest version, so two updates naming the same PreviousVersion cannot both win.
 //! - Registrations are serialized, so the uniqueId and reference checks made inside the
-//!   transaction still hold when it commits (SQLite: one writer connection).
+//!   transaction still hold when it commits (SQLite: one writer connection; PostgreSQL:
+//!   SERIALIZABLE transactions, a conflicting one run again from the start).
 //! - Queries are read-only and parameterised; stored-query parameters are checked by
 //!   [`crate::query::StoredQuery::parse`] before any SQL runs.
 
@@ -33,7 +35,8 @@ use crate::visibility::{QueryResult, ResultObject};
 /// object is a few KiB of XML).
 pub const QUERY_RESULTS_MAX: usize = 10_000;
 
-/// Connections of the read pool. Reads run concurrently with the single writer under WAL.
+/// Connections of the read pool. Reads run concurrently with the writers (SQLite: the single
+/// writer, under WAL).
 pub const READ_CONNECTIONS_MAX: u32 = 4;
 
 /// How long a connection waits for a lock before the store reports the database busy.

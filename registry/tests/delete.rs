@@ -1,10 +1,10 @@
-//! ITI-62 Delete Document Set against a real SQLite file.
+//! ITI-62 Delete Document Set against a real store (SQLite file, or PostgreSQL: see common).
 
 mod common;
 
 use common::*;
 use registry::query::param;
-use registry::{DeleteError, RegistryStore, ReturnType, StoredQueryRequest};
+use registry::{DeleteError, ReturnType, StoredQueryRequest};
 use xds_model::vocabulary::{error_code, stored_query};
 
 /// Deletes, expects a rejection with exactly these codes, and proves nothing changed.

@@ -1,13 +1,12 @@
-//! ITI-42 registration against a real SQLite file: the happy path, every rejection (each
-//! proving nothing was stored), the lifecycle associations, and concurrent registrations.
+//! ITI-42 registration against a real store (SQLite file, or PostgreSQL: see common): the happy
+//! path, every rejection (each proving nothing was stored), the lifecycle associations, and
+//! concurrent registrations.
 
 mod common;
 
 use common::*;
 use registry::query::param;
-use registry::{
-    PatientPolicy, RegisterError, RegisterOptions, RegistryStore, ReturnType, StoredQueryRequest,
-};
+use registry::{PatientPolicy, RegisterError, RegisterOptions, ReturnType, StoredQueryRequest};
 use xds_model::rim::{Identifiable, RegistryObjectList};
 use xds_model::vocabulary::{association_type, error_code, stored_query};
 
@@ -16,7 +15,7 @@ fn get_documents(uuids: &[&str]) -> StoredQueryRequest {
         .param(param::DE_ENTRY_UUID, &[&list(uuids)])
 }
 
-async fn fetch_one(store: &registry::SqliteRegistryStore, uuid: &str) -> Identifiable {
+async fn fetch_one(store: &TestStore, uuid: &str) -> Identifiable {
     match store.query(&get_documents(&[uuid])).await.unwrap() {
         registry::QueryResponse::LeafClass(mut objects) if objects.len() == 1 => objects.remove(0),
         other => panic!("expected one object, got {other:?}"),

@@ -1,16 +1,14 @@
-//! ITI-57 Update Document Set against a real SQLite file: each operation of the Metadata Update
-//! supplement, each rule positive and negative (every rejection proving nothing was written),
-//! and what the stored queries answer about versions. NIST testkit counterparts are named
-//! where there is one (15800 DocumentEntry update, 15802 DocumentEntry status).
+//! ITI-57 Update Document Set against a real store (SQLite file, or PostgreSQL: see common): each
+//! operation of the Metadata Update supplement, each rule positive and negative (every rejection
+//! proving nothing was written), and what the stored queries answer about versions. NIST testkit
+//! counterparts are named where there is one (15800 DocumentEntry update, 15802 DocumentEntry
+//! status).
 
 mod common;
 
 use common::*;
 use registry::query::param;
-use registry::{
-    QueryResponse, RegistryStore, ReturnType, SqliteRegistryStore, StoredQueryRequest, UpdateError,
-    Updated,
-};
+use registry::{QueryResponse, ReturnType, StoredQueryRequest, UpdateError, Updated};
 use xds_model::rim::{Identifiable, RegistryObjectList, Slot};
 use xds_model::vocabulary::{association_type, error_code, object_type, slot, stored_query};
 
@@ -74,7 +72,7 @@ fn update(patient: &str, objects: Vec<Identifiable>) -> RegistryObjectList {
     RegistryObjectList { objects: all }
 }
 
-async fn check_updated(store: &SqliteRegistryStore, list: &RegistryObjectList) -> Updated {
+async fn check_updated(store: &TestStore, list: &RegistryObjectList) -> Updated {
     match store.update(list, any_patient()).await {
         Ok(u) => u,
         Err(UpdateError::Rejected(findings)) => panic!("rejected: {findings:#?}"),
@@ -85,7 +83,7 @@ async fn check_updated(store: &SqliteRegistryStore, list: &RegistryObjectList) -
 /// Updates, expects a rejection with exactly these codes, and proves nothing changed: the row
 /// count of every table and every stored object as GetAll reads it.
 async fn check_update_rejected(
-    store: &SqliteRegistryStore,
+    store: &TestStore,
     list: &RegistryObjectList,
     expected_codes: &[&str],
 ) {
@@ -119,7 +117,7 @@ async fn check_update_rejected(
 }
 
 /// Registers `doc` (and, with `in_folder`, a folder holding it): (doc uuid, folder uuid).
-async fn register(store: &SqliteRegistryStore, doc: &Doc, in_folder: bool) -> (String, String) {
+async fn register(store: &TestStore, doc: &Doc, in_folder: bool) -> (String, String) {
     let extra = if in_folder {
         vec![
             folder("F", &unique_id(), PATIENT, "forløb-1"),
@@ -144,7 +142,7 @@ fn with_level(request: StoredQueryRequest, level: Option<&str>) -> StoredQueryRe
     }
 }
 
-async fn leaf(store: &SqliteRegistryStore, request: &StoredQueryRequest) -> Vec<Identifiable> {
+async fn leaf(store: &TestStore, request: &StoredQueryRequest) -> Vec<Identifiable> {
     match store.query(request).await.unwrap() {
         QueryResponse::LeafClass(objects) => objects,
         other => panic!("not LeafClass: {other:?}"),
@@ -153,7 +151,7 @@ async fn leaf(store: &SqliteRegistryStore, request: &StoredQueryRequest) -> Vec<
 
 /// GetDocuments by uniqueId: (entryUUID, lid, version, status) of each answer, in order.
 async fn versions_of(
-    store: &SqliteRegistryStore,
+    store: &TestStore,
     unique_id: &str,
     level: Option<&str>,
 ) -> Vec<(String, String, String, String)> {
@@ -180,7 +178,7 @@ async fn versions_of(
         .collect()
 }
 
-async fn status_of(store: &SqliteRegistryStore, entry_uuid: &str) -> String {
+async fn status_of(store: &TestStore, entry_uuid: &str) -> String {
     let request = StoredQueryRequest::new(stored_query::GET_DOCUMENTS, ReturnType::LeafClass)
         .param(param::DE_ENTRY_UUID, &[&list(&[entry_uuid])]);
     leaf(store, &request).await[0]
@@ -200,10 +198,7 @@ fn folder_and_contents(folder_uuid: &str, level: Option<&str>) -> StoredQueryReq
 }
 
 /// The ids of the answer that are not associations.
-async fn non_associations(
-    store: &SqliteRegistryStore,
-    request: &StoredQueryRequest,
-) -> Vec<String> {
+async fn non_associations(store: &TestStore, request: &StoredQueryRequest) -> Vec<String> {
     let mut request = request.clone();
     request.return_type = ReturnType::LeafClass;
     let mut ids: Vec<String> = leaf(store, &request)

@@ -71,6 +71,10 @@ pub struct SeedArgs {
     /// and limits apply as they do in `dds serve`.
     #[arg(long, env = "DDS_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// The registry on PostgreSQL, as `dds serve --database-url` (documents, consent and MinLog
+    /// still go to the data directory).
+    #[arg(long, env = "DDS_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
     /// Seed of the generator: the same seed gives the same data.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -129,6 +133,7 @@ async fn seed(args: SeedArgs) -> anyhow::Result<i32> {
     let config = Config::load(ServeFlags {
         data: Some(args.data.clone()),
         config: args.config.clone(),
+        database_url: args.database_url.clone(),
         ..ServeFlags::default()
     })?;
     let app = Arc::new(

@@ -31,6 +31,7 @@ impl Served {
             .env("RUST_LOG", "warn")
             .env_remove("DDS_LISTEN")
             .env_remove("DDS_DATA")
+            .env_remove("DDS_DATABASE_URL")
             .env_remove("DDS_CONFIG")
             .env_remove("DDS_ROLE")
             .env_remove("DDS_REGISTRY_URL")

@@ -1,14 +1,17 @@
-//! Test support: a registry on a temporary SQLite file, DK metadata builders, and the
-//! `check_*` helpers every test goes through.
+//! Test support: a registry on a temporary SQLite file — or, when `DDS_TEST_DATABASE_URL`
+//! names a PostgreSQL database, in a fresh schema of it — DK metadata builders, and the
+//! `check_*` helpers every test goes through. The same tests thus run against both backends
+//! (`.ci/run` runs them a second time with the variable set).
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use registry::postgres::ScratchSchema;
 use registry::query::param;
 use registry::{
-    PatientPolicy, QueryResponse, RegisterError, RegisterOptions, Registered, RegistryStore,
-    ReturnType, SqliteRegistryStore, StoreConfig, StoredQueryRequest,
+    PatientPolicy, PgRegistryStore, QueryResponse, RegisterError, RegisterOptions, Registered,
+    RegistryStore, ReturnType, SqliteRegistryStore, StoreConfig, StoreError, StoredQueryRequest,
 };
 use xds_model::rim::{
     Association, Classification, ExternalIdentifier, ExtrinsicObject, Identifiable,
@@ -24,10 +27,50 @@ pub const OTHER_PATIENT: &str = "0101010000^^^&1.2.208.176.1.2&ISO";
 pub const APPROVED: &str = status::APPROVED;
 pub const DEPRECATED: &str = status::DEPRECATED;
 
-/// A registry on a fresh database file that lives as long as the fixture.
+/// The variable naming the PostgreSQL database (`postgres://…`) the tests run against;
+/// unset, they run on SQLite.
+pub const DATABASE_URL_VARIABLE: &str = "DDS_TEST_DATABASE_URL";
+
+/// The PostgreSQL database the tests run against, if any.
+pub fn test_database_url() -> Option<String> {
+    std::env::var(DATABASE_URL_VARIABLE)
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+/// The store under test, whichever backend; it derefs to the trait the tests exercise.
+#[derive(Clone)]
+pub enum TestStore {
+    Sqlite(SqliteRegistryStore),
+    Postgres(PgRegistryStore),
+}
+
+impl TestStore {
+    pub async fn table_row_counts(&self) -> Result<BTreeMap<&'static str, i64>, StoreError> {
+        match self {
+            TestStore::Sqlite(store) => store.table_row_counts().await,
+            TestStore::Postgres(store) => store.table_row_counts().await,
+        }
+    }
+}
+
+impl std::ops::Deref for TestStore {
+    type Target = dyn RegistryStore;
+
+    fn deref(&self) -> &Self::Target {
+        match self {
+            TestStore::Sqlite(store) => store,
+            TestStore::Postgres(store) => store,
+        }
+    }
+}
+
+/// A registry on a fresh database (file or schema) that lives as long as the fixture.
 pub struct Fixture {
-    pub store: SqliteRegistryStore,
+    /// Declared first, so its pools are dropped before the schema is.
+    pub store: TestStore,
     _dir: tempfile::TempDir,
+    _schema: Option<ScratchSchema>,
 }
 
 pub async fn fixture() -> Fixture {
@@ -36,10 +79,27 @@ pub async fn fixture() -> Fixture {
 
 pub async fn fixture_with(config: StoreConfig) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteRegistryStore::open(&dir.path().join("registry.db"), config)
-        .await
-        .unwrap();
-    Fixture { store, _dir: dir }
+    match test_database_url() {
+        Some(url) => {
+            let schema = ScratchSchema::create(&url).await.unwrap();
+            let store = PgRegistryStore::open(schema.url(), config).await.unwrap();
+            Fixture {
+                store: TestStore::Postgres(store),
+                _dir: dir,
+                _schema: Some(schema),
+            }
+        }
+        None => {
+            let store = SqliteRegistryStore::open(&dir.path().join("registry.db"), config)
+                .await
+                .unwrap();
+            Fixture {
+                store: TestStore::Sqlite(store),
+                _dir: dir,
+                _schema: None,
+            }
+        }
+    }
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(1);
@@ -395,10 +455,7 @@ pub fn any_patient() -> RegisterOptions {
 }
 
 /// Registers and expects success.
-pub async fn check_registered(
-    store: &SqliteRegistryStore,
-    list: &RegistryObjectList,
-) -> Registered {
+pub async fn check_registered(store: &TestStore, list: &RegistryObjectList) -> Registered {
     match store.register(list, any_patient()).await {
         Ok(r) => r,
         Err(RegisterError::Rejected(findings)) => panic!("rejected: {findings:#?}"),
@@ -409,7 +466,7 @@ pub async fn check_registered(
 /// Registers, expects a rejection with exactly these error codes (in any order, with
 /// repetitions), and proves that no table changed.
 pub async fn check_rejected_with(
-    store: &SqliteRegistryStore,
+    store: &TestStore,
     list: &RegistryObjectList,
     options: RegisterOptions,
     expected_codes: &[&str],
@@ -441,17 +498,13 @@ pub async fn check_rejected_with(
     );
 }
 
-pub async fn check_rejected(
-    store: &SqliteRegistryStore,
-    list: &RegistryObjectList,
-    expected_codes: &[&str],
-) {
+pub async fn check_rejected(store: &TestStore, list: &RegistryObjectList, expected_codes: &[&str]) {
     check_rejected_with(store, list, any_patient(), expected_codes).await
 }
 
 /// Every stored object (as GetAll for both test patients sees it, ObjectRef), for before/after
 /// comparisons.
-pub async fn all_rows(store: &SqliteRegistryStore) -> BTreeMap<String, Vec<String>> {
+pub async fn all_rows(store: &TestStore) -> BTreeMap<String, Vec<String>> {
     let mut all = BTreeMap::new();
     for patient in [PATIENT, OTHER_PATIENT] {
         let request = StoredQueryRequest::new(stored_query::GET_ALL, ReturnType::LeafClass)
@@ -490,11 +543,7 @@ pub fn list(values: &[&str]) -> String {
 }
 
 /// Runs a query and checks the exact set of returned ids (order-insensitive).
-pub async fn check_query(
-    store: &SqliteRegistryStore,
-    request: &StoredQueryRequest,
-    expected: &[&str],
-) {
+pub async fn check_query(store: &TestStore, request: &StoredQueryRequest, expected: &[&str]) {
     let response = store
         .query(request)
         .await
@@ -511,11 +560,7 @@ pub async fn check_query(
 }
 
 /// Runs a query and checks it fails with this XDS error code.
-pub async fn check_query_error(
-    store: &SqliteRegistryStore,
-    request: &StoredQueryRequest,
-    code: &str,
-) {
+pub async fn check_query_error(store: &TestStore, request: &StoredQueryRequest, code: &str) {
     match store.query(request).await {
         Ok(r) => panic!("query answered {} objects, expected {code}", r.len()),
         Err(e) => assert_eq!(e.error_code(), code, "{e}"),
