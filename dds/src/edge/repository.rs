@@ -247,9 +247,11 @@ fn retrieve_error(code: &str, context: String, location: &str) -> RegistryError 
     }
 }
 
-/// Bytes read from a document file per response chunk: large enough for few syscalls, small
-/// enough that many concurrent retrievals stay within memory.
-pub const RETRIEVE_CHUNK_BYTES: usize = 64 * 1024;
+/// Bytes read from a document file per response chunk: large enough for few syscalls and
+/// blocking-pool round trips (tokio reads files on the blocking pool), small enough that many
+/// concurrent retrievals stay within memory. `dds bench` measured a 100 MB ITI-43 over loopback
+/// at about 500 MB/s with 64 KiB chunks and about 730 MB/s with 256 KiB.
+pub const RETRIEVE_CHUNK_BYTES: usize = 256 * 1024;
 
 /// The request actions this endpoint serves.
 const SERVED_ACTIONS: &[&str] = &[action::PROVIDE_AND_REGISTER, action::RETRIEVE];
