@@ -143,7 +143,13 @@ fn a_tiny_benchmark_reports_every_section_and_reuses_its_store() {
     assert_eq!(store["seeding"]["patients_stored"].as_u64(), Some(20));
     let server = &first["server"];
     assert_eq!(server["in_process"], Value::Bool(true));
-    for figure in ["rss_bytes_before", "rss_bytes_after", "start_to_ready_ms"] {
+    for figure in [
+        "rss_bytes_before",
+        "rss_bytes_after",
+        "start_to_ready_ms",
+        "cpu_cores_used",
+        "disk_fsync_during_workload_ms",
+    ] {
         assert!(!server[figure].is_null(), "{figure}: {server}");
     }
     // Every ITI-18 and ITI-43 by a doctor that returned documents ordered a follow-up.

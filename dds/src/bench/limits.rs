@@ -11,8 +11,8 @@
 //!   temporary file, fsync'd, renamed to its content-addressed name and the directory
 //!   fsync'd — the repository's durability contract without metadata or registry.
 //! - **read + SHA-1** (ITI-43): a stored document of the sample read whole and hashed.
-//! - **durable commit** (everything that logs): one small append and `fdatasync` at a time,
-//!   what a SQLite WAL commit with `synchronous=FULL` costs at least. One ITI-18 waits for one
+//! - **durable commit** (everything that logs): one small write in place and `fdatasync` at a
+//!   time, what a SQLite WAL commit with `synchronous=FULL` costs at least. One ITI-18 waits for one
 //!   such commit (its MinLog record), so its rate caps ITI-18 unless commits are grouped.
 //!
 //! Files written for the limits live under `DATA/bench-limits/` and are removed afterwards.
@@ -39,8 +39,10 @@ use crate::app::App;
 const LIMITS_DIR: &str = "bench-limits";
 /// Stored documents whose paths are looked up for the read + SHA-1 limit.
 const READ_SAMPLE_MAX: usize = 500;
-/// Bytes appended per durable commit (a small WAL frame's worth of a record).
+/// Bytes written per durable commit (a small WAL frame's worth of a record).
 const COMMIT_BYTES: usize = 512;
+/// Size of the file the durable commits overwrite in turn.
+const COMMIT_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// One limit: operations per second and their latency.
 #[derive(Debug, Clone, Serialize)]
@@ -333,22 +335,31 @@ async fn stored_paths(app: &App, ctx: &Ctx) -> anyhow::Result<Vec<PathBuf>> {
 
 async fn durable_commit(scratch: &Path, seconds: f64) -> anyhow::Result<Limit> {
     let path = scratch.join("commits.log");
+    // Like a WAL file between checkpoints: allocated once, then overwritten in place, so each
+    // fdatasync flushes the data and not a growing file's size as well.
+    {
+        let mut file = std::fs::File::create(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        file.write_all(&vec![0u8; COMMIT_FILE_BYTES as usize])?;
+        file.sync_all()?;
+    }
     let (histogram, bytes) = on_threads(1, seconds, move |_| {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path);
+        let mut file = std::fs::OpenOptions::new().write(true).open(&path);
         let record = [b'r'; COMMIT_BYTES];
+        let mut offset = 0u64;
         move || {
-            let mut file = file.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
+            use std::io::{Seek, SeekFrom};
+            let file = file.as_mut().map_err(|e| anyhow::anyhow!("{e}"))?;
+            file.seek(SeekFrom::Start(offset))?;
             file.write_all(&record)?;
             file.sync_data()?;
+            offset = (offset + COMMIT_BYTES as u64) % COMMIT_FILE_BYTES;
             Ok(COMMIT_BYTES as u64)
         }
     })
     .await?;
     Ok(Limit::of(
-        "one durable commit at a time: a 512-byte append + fdatasync (SQLite WAL, synchronous=FULL, serializes its writers)",
+        "one durable commit at a time: 512 bytes written in place + fdatasync (a SQLite WAL commit with synchronous=FULL; SQLite serializes its writers)",
         1,
         seconds,
         &histogram,

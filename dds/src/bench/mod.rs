@@ -53,6 +53,8 @@ use workload::{Mix, PatientFilter, PhasePlan};
 /// service's `./data` by accident.
 pub const DATA_DEFAULT: &str = "./bench-data";
 
+/// The file the disk probe overwrites during the workload (removed afterwards).
+const FSYNC_PROBE_FILE: &str = "bench-fsync-probe";
 /// Longest wait for the last follow-ups to reach the local BRS receiver after the run.
 const BRS_SETTLE_WAIT: Duration = Duration::from_secs(2);
 /// Longest wait for a started service to answer `/healthz`.
@@ -218,6 +220,9 @@ async fn bench(args: BenchArgs) -> anyhow::Result<i32> {
         args.clients, args.seconds, args.mix.iti18, args.mix.iti43, args.mix.iti41
     );
     let sampler = report::RssSampler::start();
+    let probe = report::FsyncProbe::start(args.data.join(FSYNC_PROBE_FILE));
+    let cpu_before = report::cpu_seconds();
+    let mixed_started = Instant::now();
     let mixed = workload::run_phase(
         &ctx,
         &PhasePlan {
@@ -229,6 +234,14 @@ async fn bench(args: BenchArgs) -> anyhow::Result<i32> {
         },
     )
     .await;
+    let mixed_seconds = mixed_started.elapsed().as_secs_f64();
+    let cpu_cores_used = match (cpu_before, report::cpu_seconds()) {
+        (Some(before), Some(after)) if mixed_seconds > 0.0 => {
+            Some((after - before) / mixed_seconds)
+        }
+        _ => None,
+    };
+    let disk_fsync = probe.stop().await;
     let rss_peak = sampler.stop().await;
     let rss_after = report::rss_bytes();
 
@@ -272,6 +285,8 @@ async fn bench(args: BenchArgs) -> anyhow::Result<i32> {
         rss_bytes_after: rss_after.filter(|_| in_process),
         rss_bytes_peak: rss_peak.filter(|_| in_process),
         start_to_ready_ms: service.start_to_ready.map(|d| d.as_secs_f64() * 1000.0),
+        cpu_cores_used: cpu_cores_used.filter(|_| in_process),
+        disk_fsync_during_workload_ms: disk_fsync,
     };
     stop_service(service).await?;
 

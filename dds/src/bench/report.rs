@@ -18,6 +18,10 @@ use super::workload::{Mix, PhaseResult, Tally, Transaction};
 
 /// How often the memory sampler reads the resident set size.
 const RSS_SAMPLE_INTERVAL: Duration = Duration::from_millis(10);
+/// How often the disk probe writes and syncs during the workload.
+pub const FSYNC_PROBE_INTERVAL: Duration = Duration::from_millis(50);
+/// Clock ticks per second of `/proc/self/stat` (`USER_HZ`, 100 on Linux).
+const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
 
 /// Latency percentiles, in milliseconds.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -129,6 +133,8 @@ pub struct Machine {
     pub dds_version: &'static str,
     /// Whether this binary was built with optimisations.
     pub release_build: bool,
+    /// `/proc/loadavg` (1, 5, 15 minutes) when the run ended: other work on the machine.
+    pub load_average: Option<String>,
 }
 
 impl Machine {
@@ -151,6 +157,9 @@ impl Machine {
                 .map(|k| k.trim().to_owned()),
             dds_version: env!("CARGO_PKG_VERSION"),
             release_build: !cfg!(debug_assertions),
+            load_average: std::fs::read_to_string("/proc/loadavg")
+                .ok()
+                .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")),
         }
     }
 }
@@ -171,6 +180,72 @@ fn kib_field(text: &str, field: &str) -> Option<u64> {
 pub fn rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     kib_field(&status, "VmRSS:")
+}
+
+/// CPU time (user + system) this process has used so far, in seconds.
+pub fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let after = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / CLOCK_TICKS_PER_SECOND)
+}
+
+/// Writes 512 bytes in place and fdatasyncs them every [`FSYNC_PROBE_INTERVAL`] on a thread
+/// of its own until stopped; yields the latencies.
+pub struct FsyncProbe {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<Histogram<u64>>>,
+    path: std::path::PathBuf,
+}
+
+impl FsyncProbe {
+    pub fn start(path: std::path::PathBuf) -> FsyncProbe {
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let stop = stop.clone();
+            let path = path.clone();
+            std::thread::Builder::new()
+                .name("fsync-probe".to_owned())
+                .spawn(move || {
+                    use std::io::{Seek, SeekFrom, Write};
+                    let mut histogram = super::workload::new_histogram();
+                    let Ok(mut file) = std::fs::File::create(&path) else {
+                        return histogram;
+                    };
+                    let record = [b'p'; 512];
+                    while !stop.load(Ordering::Relaxed) {
+                        let started = std::time::Instant::now();
+                        let written = file
+                            .seek(SeekFrom::Start(0))
+                            .and_then(|_| file.write_all(&record))
+                            .and_then(|()| file.sync_data());
+                        if written.is_err() {
+                            break;
+                        }
+                        histogram.saturating_record(super::workload::micros(started.elapsed()));
+                        std::thread::sleep(FSYNC_PROBE_INTERVAL);
+                    }
+                    histogram
+                })
+                .ok()
+        };
+        FsyncProbe { stop, thread, path }
+    }
+
+    pub async fn stop(mut self) -> Option<Latency> {
+        self.stop.store(true, Ordering::Relaxed);
+        let thread = self.thread.take()?;
+        let histogram = tokio::task::spawn_blocking(move || thread.join())
+            .await
+            .ok()?
+            .ok()?;
+        let _ = std::fs::remove_file(&self.path);
+        (!histogram.is_empty()).then(|| Latency::of(&histogram))
+    }
 }
 
 /// Samples the resident memory on a thread of its own until stopped; yields the highest.
@@ -225,6 +300,13 @@ pub struct ServerReport {
     pub rss_bytes_peak: Option<u64>,
     /// From opening the stores to the first `/healthz` answer, on this store.
     pub start_to_ready_ms: Option<f64>,
+    /// CPU time of this process (service and clients) per second of the mixed workload: how
+    /// many of the machine's CPUs the run actually got (a shared machine gives less than all).
+    pub cpu_cores_used: Option<f64>,
+    /// Latency of one small in-place write + fdatasync in the data directory, probed every
+    /// [`FSYNC_PROBE_INTERVAL`] during the mixed workload: how fast the disk was while the
+    /// figures were taken (the durable commit limit is measured after them).
+    pub disk_fsync_during_workload_ms: Option<Latency>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -702,13 +784,26 @@ impl Report {
         let mb = |b: Option<u64>| b.map_or("-".to_owned(), |b| format!("{:.0} MB", b as f64 / 1e6));
         let _ = writeln!(
             out,
-            "server: start to ready {}, RSS {} before, {} after, {} peak (service and clients in one process)",
+            "server: start to ready {}, RSS {} before, {} after, {} peak (service and clients in one process), {} CPUs used of {}",
             sv.start_to_ready_ms
                 .map_or("-".to_owned(), |ms| format!("{ms:.0} ms")),
             mb(sv.rss_bytes_before),
             mb(sv.rss_bytes_after),
-            mb(sv.rss_bytes_peak)
+            mb(sv.rss_bytes_peak),
+            sv.cpu_cores_used
+                .map_or("?".to_owned(), |c| format!("{c:.2}")),
+            self.machine.cpus
         );
+        if let Some(disk) = &sv.disk_fsync_during_workload_ms {
+            let _ = writeln!(
+                out,
+                "disk during the workload: fdatasync p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms (machine load average {})",
+                disk.p50,
+                disk.p99,
+                disk.max,
+                self.machine.load_average.as_deref().unwrap_or("?")
+            );
+        }
         let f = &self.followups;
         let _ = writeln!(
             out,
