@@ -57,6 +57,15 @@ pub const DATA_DEFAULT: &str = "./bench-data";
 const FSYNC_PROBE_FILE: &str = "bench-fsync-probe";
 /// Longest wait for the last follow-ups to reach the local BRS receiver after the run.
 const BRS_SETTLE_WAIT: Duration = Duration::from_secs(2);
+/// Most concurrent clients (each is a task and a connection).
+pub const CLIENTS_MAX: usize = 4_096;
+/// Longest phase, warm-up or limit measurement, in seconds.
+pub const PHASE_SECONDS_MAX: f64 = 24.0 * 3600.0;
+/// Largest large document, in MiB (well above the default document size limit of the
+/// service, which refuses anything beyond its own).
+pub const LARGE_DOCUMENT_MB_MAX: u64 = 64 * 1024;
+/// Largest ITI-41 document of the workload, in bytes: each client holds one in memory.
+pub const DOCUMENT_BYTES_MAX: usize = 64 * 1024 * 1024;
 /// Longest wait for a started service to answer `/healthz`.
 const READY_WAIT_MAX: Duration = Duration::from_secs(30);
 
@@ -142,20 +151,34 @@ impl BenchArgs {
         if self.documents_per_patient == 0 {
             bail!("--documents-per-patient must be at least 1");
         }
-        if self.clients == 0 {
-            bail!("--clients must be at least 1");
+        if !(1..=CLIENTS_MAX).contains(&self.clients) {
+            bail!("--clients must be between 1 and {CLIENTS_MAX}");
         }
-        if !(self.seconds > 0.0 && self.seconds.is_finite()) {
-            bail!("--seconds must be positive");
+        let seconds_ok = |value: f64, zero_allowed: bool| {
+            value.is_finite()
+                && value <= PHASE_SECONDS_MAX
+                && (value > 0.0 || (zero_allowed && value == 0.0))
+        };
+        if !seconds_ok(self.seconds, false) {
+            bail!("--seconds must be positive and at most {PHASE_SECONDS_MAX}");
+        }
+        if !self.compare_seconds.is_none_or(|s| seconds_ok(s, false)) {
+            bail!("--compare-seconds must be positive and at most {PHASE_SECONDS_MAX}");
+        }
+        if !self.limit_seconds.is_none_or(|s| seconds_ok(s, false)) {
+            bail!("--limit-seconds must be positive and at most {PHASE_SECONDS_MAX}");
+        }
+        if !seconds_ok(self.warmup_seconds, true) {
+            bail!("--warmup-seconds must be between 0 and {PHASE_SECONDS_MAX}");
+        }
+        if self.large_document_mb > LARGE_DOCUMENT_MB_MAX {
+            bail!("--large-document-mb must be at most {LARGE_DOCUMENT_MB_MAX}");
         }
         if !(0.0..=1.0).contains(&self.consent_share) {
             bail!("--consent-share must be between 0 and 1");
         }
-        if !(self.warmup_seconds >= 0.0 && self.warmup_seconds.is_finite()) {
-            bail!("--warmup-seconds must not be negative");
-        }
-        if self.document_bytes == 0 {
-            bail!("--document-bytes must be at least 1");
+        if !(1..=DOCUMENT_BYTES_MAX).contains(&self.document_bytes) {
+            bail!("--document-bytes must be between 1 and {DOCUMENT_BYTES_MAX}");
         }
         Ok(())
     }

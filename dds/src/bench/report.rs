@@ -782,18 +782,26 @@ impl Report {
         );
         let sv = &self.server;
         let mb = |b: Option<u64>| b.map_or("-".to_owned(), |b| format!("{:.0} MB", b as f64 / 1e6));
-        let _ = writeln!(
-            out,
-            "server: start to ready {}, RSS {} before, {} after, {} peak (service and clients in one process), {} CPUs used of {}",
-            sv.start_to_ready_ms
-                .map_or("-".to_owned(), |ms| format!("{ms:.0} ms")),
-            mb(sv.rss_bytes_before),
-            mb(sv.rss_bytes_after),
-            mb(sv.rss_bytes_peak),
-            sv.cpu_cores_used
-                .map_or("?".to_owned(), |c| format!("{c:.2}")),
-            self.machine.cpus
-        );
+        if !sv.in_process {
+            let _ = writeln!(
+                out,
+                "server: the running service at {} (its memory and start are not measured from here)",
+                self.config.url.as_deref().unwrap_or("?")
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "server: start to ready {}, RSS {} before, {} after, {} peak (service and clients in one process), {} CPUs used of {}",
+                sv.start_to_ready_ms
+                    .map_or("-".to_owned(), |ms| format!("{ms:.0} ms")),
+                mb(sv.rss_bytes_before),
+                mb(sv.rss_bytes_after),
+                mb(sv.rss_bytes_peak),
+                sv.cpu_cores_used
+                    .map_or("?".to_owned(), |c| format!("{c:.2}")),
+                self.machine.cpus
+            );
+        }
         if let Some(disk) = &sv.disk_fsync_during_workload_ms {
             let _ = writeln!(
                 out,
