@@ -650,7 +650,7 @@ fn query_patient_cpr(request: &AdhocQueryRequest) -> Option<String> {
 }
 
 /// The CPR of the SubmissionSet's patient, for the policy's own-data rule.
-fn submission_patient_cpr(list: &RegistryObjectList) -> Option<String> {
+pub(super) fn submission_patient_cpr(list: &RegistryObjectList) -> Option<String> {
     use xds_model::vocabulary::submission_set;
     list.objects.iter().find_map(|object| {
         let registry_object = object.registry_object()?;

@@ -32,7 +32,7 @@ use xds_model::message::{
     DocumentContent, DocumentResponse, Message, ProvideAndRegisterDocumentSetRequest,
     RegistryError, RegistryResponse, RetrieveDocumentSetResponse,
 };
-use xds_model::rim::{ExtrinsicObject, Identifiable, RegistryObjectList};
+use xds_model::rim::{ExtrinsicObject, Identifiable};
 use xds_model::vocabulary::{
     action, document_entry, error_code, response_status, severity, stored_query,
 };
@@ -40,7 +40,10 @@ use xds_model::vocabulary::{
 use super::access_log;
 use super::auth::Attempt;
 use super::consent_filter::{ConsentGate, cpr_of};
-use super::registry::{findings_as_errors, log_refusal, log_write, submitted_document_unique_ids};
+use super::registry::{
+    findings_as_errors, log_refusal, log_write, submission_patient_cpr,
+    submitted_document_unique_ids,
+};
 use super::respond::{
     error_list, fault_response, fault_response_with_status, internal_fault, new_message_id,
     soap_response,
@@ -64,15 +67,15 @@ async fn authorize_retrieval(
             .authorize(caller, Operation::Retrieve, patient.as_deref(), attempt)
             .await
         {
-            let Some(patient) = patient else {
-                return Err(response);
-            };
-            let access =
-                access_log::Access::rejected(caller, minlog::AccessAction::Retrieve, patient);
-            return Err(match access_log::record(app, access, relates_to).await {
-                Ok(()) => response,
-                Err(fault) => fault,
-            });
+            return Err(log_refusal(
+                app,
+                caller,
+                minlog::AccessAction::Retrieve,
+                patient.clone(),
+                response,
+                relates_to,
+            )
+            .await);
         }
     }
     Ok(())
@@ -840,16 +843,4 @@ fn transport_fault(error: &TransportError, document_too_large: Option<u64>) -> R
         (TransportError::Sink(_), None) => internal_fault(error, None),
         _ => fault_response(FaultCode::Sender, None, &error.to_string(), None),
     }
-}
-
-/// The CPR of the SubmissionSet's patient, for the policy's own-data rule.
-fn submission_patient_cpr(list: &RegistryObjectList) -> Option<String> {
-    use xds_model::vocabulary::submission_set;
-    list.objects.iter().find_map(|object| {
-        let registry_object = object.registry_object()?;
-        let patient = registry_object
-            .external_identifiers_by_scheme(submission_set::PATIENT_ID)
-            .next()?;
-        cpr_of(&patient.value)
-    })
 }
