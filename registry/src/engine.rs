@@ -26,6 +26,7 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Pool, QueryBuilder, Row, Trans
 use xds_model::rim::{Identifiable, RegistryObject, RegistryObjectList};
 use xds_model::vocabulary::{association_type, status};
 
+use crate::change::{Change, ChangeBacklog};
 use crate::codec;
 use crate::delete::{self, DeleteError, DeleteFacts, Deleted, Touching};
 use crate::dtm;
@@ -47,13 +48,14 @@ use crate::update::{
 use crate::visibility::{QueryResult, ResultObject};
 
 /// Every table of the schema (both backends), for `table_row_counts`.
-pub const TABLES: [&str; 6] = [
+pub const TABLES: [&str; 7] = [
     "registry_object",
     "object_code",
     "object_author_person",
     "object_author_institution",
     "object_reference_id",
     "known_patient",
+    "registry_change",
 ];
 
 /// How often one registration, update or delete is tried before it fails with
@@ -72,6 +74,11 @@ pub const WRITE_ATTEMPTS_MAX: u32 = 10;
 pub(crate) trait Backend: Database {
     /// The statement that starts a write transaction; `None` for the driver's plain `BEGIN`.
     const BEGIN_WRITE: Option<&'static str>;
+
+    /// The statement a write runs just before it appends to the change log (at the end of its
+    /// transaction), so that change-log numbers are drawn in commit order; `None` when writes
+    /// never run concurrently. See the PostgreSQL migration of `registry_change`.
+    const CHANGE_LOG_LOCK: Option<&'static str>;
 
     /// Whether a write failed only because a concurrent transaction won (a serialization
     /// failure or a deadlock): the whole write is then run again.
@@ -478,6 +485,121 @@ where
     }
 
     // -----------------------------------------------------------------------------------------
+    // The change log (`registry_change`).
+
+    /// The entryUUIDs of the DocumentEntries among planned objects.
+    fn document_entries_of(objects: &[PlannedObject]) -> impl Iterator<Item = &str> {
+        objects
+            .iter()
+            .filter(|p| p.index.kind == ObjectKind::DocumentEntry)
+            .map(|p| p.index.entry_uuid.as_str())
+    }
+
+    /// Appends one change row per entryUUID (each once) to the change log, inside the write's
+    /// transaction, as its last statements: the rows commit with the write or not at all.
+    /// Ids of objects that are not DocumentEntries (a deprecated Folder) may be among them;
+    /// consumers look each one up and skip what is not a DocumentEntry.
+    async fn log_changes<'i>(
+        tx: &mut Tx<'_, DB>,
+        entry_uuids: impl Iterator<Item = &'i str>,
+    ) -> Result<(), StoreError> {
+        let ids: BTreeSet<&str> = entry_uuids.collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        if let Some(lock) = DB::CHANGE_LOG_LOCK {
+            let mut qb = QueryBuilder::new(lock);
+            DB::execute(&mut **tx, &mut qb).await?;
+        }
+        let now = crate::change::unix_millis();
+        let ids: Vec<&str> = ids.into_iter().collect();
+        for chunk in ids.chunks(IN_LIST_VALUES_MAX / 2) {
+            let mut qb = QueryBuilder::new("INSERT INTO registry_change (entry_uuid, changed_at) ");
+            qb.push_values(chunk, |mut row, id| {
+                row.push_bind(*id).push_bind(now);
+            });
+            DB::execute(&mut **tx, &mut qb).await?;
+        }
+        Ok(())
+    }
+
+    /// The changes after `after` (a seq), oldest first, at most `limit`.
+    pub(crate) async fn changes_after(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<Change>, StoreError> {
+        let mut qb = QueryBuilder::new(
+            "SELECT seq, entry_uuid, changed_at FROM registry_change WHERE seq > ",
+        );
+        qb.push_bind(after);
+        qb.push(" ORDER BY seq LIMIT ");
+        qb.push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
+        let rows = DB::fetch_all(&mut *self.reader.acquire().await?, &mut qb).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Change {
+                    seq: row.try_get("seq")?,
+                    entry_uuid: row.try_get("entry_uuid")?,
+                    changed_at_ms: row.try_get("changed_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// How many changes came after `after`, the oldest one's time, and the last seq.
+    pub(crate) async fn change_backlog(&self, after: i64) -> Result<ChangeBacklog, StoreError> {
+        let mut qb = QueryBuilder::new(
+            "SELECT COUNT(*) AS n, MIN(changed_at) AS oldest, \
+             (SELECT COALESCE(MAX(seq), 0) FROM registry_change) AS last \
+             FROM registry_change WHERE seq > ",
+        );
+        qb.push_bind(after);
+        let row = DB::fetch_one(&mut *self.reader.acquire().await?, &mut qb).await?;
+        let pending: i64 = row.try_get("n")?;
+        Ok(ChangeBacklog {
+            pending: u64::try_from(pending).unwrap_or(0),
+            oldest_changed_at_ms: row.try_get("oldest")?,
+            last_seq: row.try_get("last")?,
+        })
+    }
+
+    /// DocumentEntries in storage order after `after` (a `registry_object` seq), at most
+    /// `limit`, each with its seq: the pages of a full rebuild of a consumer.
+    pub(crate) async fn document_entries_after(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, ResultObject)>, StoreError> {
+        let mut qb = QueryBuilder::new(
+            "SELECT seq, entry_uuid, kind, xml, patient_id, unique_id, source_object, \
+             target_object FROM registry_object WHERE kind = 'DocumentEntry' AND seq > ",
+        );
+        qb.push_bind(after);
+        qb.push(" ORDER BY seq LIMIT ");
+        qb.push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
+        let rows = DB::fetch_all(&mut *self.reader.acquire().await?, &mut qb).await?;
+        rows.iter()
+            .map(|row| {
+                let entry_uuid: String = row.try_get("entry_uuid")?;
+                let kind = parse_kind(&entry_uuid, row.try_get("kind")?)?;
+                Ok((
+                    row.try_get("seq")?,
+                    ResultObject {
+                        kind,
+                        xml: row.try_get("xml")?,
+                        patient_id: row.try_get("patient_id")?,
+                        unique_id: row.try_get("unique_id")?,
+                        source_object: row.try_get("source_object")?,
+                        target_object: row.try_get("target_object")?,
+                        entry_uuid,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    // -----------------------------------------------------------------------------------------
     // ITI-42 registration.
 
     pub(crate) async fn register(
@@ -514,6 +636,9 @@ where
             return Ok(Attempt::Rejected(findings));
         }
         let registered = Self::apply(&mut tx, &plan, &effects).await?;
+        let changed = Self::document_entries_of(&plan.objects)
+            .chain(registered.deprecated.iter().map(String::as_str));
+        Self::log_changes(&mut tx, changed).await?;
         tx.commit().await?;
         Ok(Attempt::Done(registered))
     }
@@ -792,6 +917,10 @@ where
             return Ok(Attempt::Rejected(findings));
         }
         let updated = Self::apply_update(&mut tx, &plan, &effects).await?;
+        let changed = Self::document_entries_of(&plan.objects)
+            .chain(updated.deprecated.iter().map(String::as_str))
+            .chain(updated.status_changed.iter().map(|(id, _)| id.as_str()));
+        Self::log_changes(&mut tx, changed).await?;
         tx.commit().await?;
         Ok(Attempt::Done(updated))
     }
@@ -1024,6 +1153,11 @@ where
             })
             .await?;
         }
+        let changed = list
+            .iter()
+            .filter(|id| facts.existing.get(*id) == Some(&ObjectKind::DocumentEntry))
+            .map(String::as_str);
+        Self::log_changes(&mut tx, changed).await?;
         tx.commit().await?;
         Ok(Attempt::Done(Deleted {
             deleted: list,

@@ -12,6 +12,8 @@
 //! - [`query`]: stored-query requests and their parameter checking.
 //! - [`index`]: what is indexed about each object; [`dtm`]: time normalisation.
 //! - [`error`]: typed errors, each mapped to its XDS error code.
+//! - [`change`]: the change log, one row per DocumentEntry written, in commit order, for
+//!   derived copies (the full-text index) to follow.
 //! - [`visibility`]: withholding DocumentEntries (the caller's consent decision) from an
 //!   answer, with every association, SubmissionSet and Folder that would reveal them.
 //!
@@ -39,11 +41,15 @@
 //! results. A rejected registration stores nothing. Metadata rules that need no store are
 //! `xds-validate`'s, run by the caller before [`store::RegistryStore::register`].
 //!
-//! Not yet here (registry issue): the full-text query; of ITI-57, status updates of Folders,
+//! The full-text query (FindDocumentsByText) is answered by the `search` crate at the edge;
+//! [`query::parse_text_query`] checks its parameters here, like every other query's.
+//!
+//! Not yet here (registry issue): of ITI-57, status updates of Folders,
 //! relationship associations and reference memberships added by an update (each refused with
 //! `UnsupportedCapabilityException`, see [`update`]).
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod change;
 mod codec;
 pub mod delete;
 pub mod dtm;
@@ -58,6 +64,7 @@ pub mod submission;
 pub mod update;
 pub mod visibility;
 
+pub use change::{Change, ChangeBacklog};
 pub use delete::{DeleteError, Deleted, RemoveError};
 pub use error::{QueryError, RegisterError, StoreError, SubmissionError};
 pub use postgres::PgRegistryStore;

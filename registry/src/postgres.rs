@@ -41,6 +41,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions, PgRow};
 use sqlx::{Connection, Executor, Postgres, QueryBuilder};
 use xds_model::rim::RegistryObjectList;
 
+use crate::change::{Change, ChangeBacklog};
 use crate::delete::{DeleteError, Deleted};
 use crate::engine::{Backend, Engine};
 use crate::error::{QueryError, RegisterError, StoreError};
@@ -70,6 +71,13 @@ pub struct PgRegistryStore {
 
 impl Backend for Postgres {
     const BEGIN_WRITE: Option<&'static str> = Some("BEGIN ISOLATION LEVEL SERIALIZABLE");
+
+    /// A transaction-scoped advisory lock, released at commit (after the commit is visible),
+    /// taken as the last step of a write: change rows are numbered in commit order. Advisory
+    /// locks never cause serialization failures; only the tail of concurrent writes queues.
+    /// The key is this store's own constant ("dds registry_change" in ASCII, truncated).
+    const CHANGE_LOG_LOCK: Option<&'static str> =
+        Some("SELECT pg_advisory_xact_lock(7234011523437922)");
 
     fn is_write_conflict(error: &sqlx::Error) -> bool {
         error
@@ -194,6 +202,22 @@ impl RegistryStore for PgRegistryStore {
 
     async fn hash_referenced(&self, hash: &str) -> Result<bool, StoreError> {
         self.engine.hash_referenced(hash).await
+    }
+
+    async fn changes_after(&self, after: i64, limit: usize) -> Result<Vec<Change>, StoreError> {
+        self.engine.changes_after(after, limit).await
+    }
+
+    async fn change_backlog(&self, after: i64) -> Result<ChangeBacklog, StoreError> {
+        self.engine.change_backlog(after).await
+    }
+
+    async fn document_entries_after(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, ResultObject)>, StoreError> {
+        self.engine.document_entries_after(after, limit).await
     }
 }
 

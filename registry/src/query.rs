@@ -588,6 +588,40 @@ pub fn metadata_level(request: &StoredQueryRequest) -> Result<MetadataLevel, Que
     Params::new(name, request)?.metadata_level()
 }
 
+/// `$DdsText`: the text parameter of FindDocumentsByText.
+pub const PARAM_TEXT: &str = "$DdsText";
+
+/// A checked FindDocumentsByText request (INTERFACE.md "Full-text stored query"): one
+/// patient, the text as the caller wrote it, and the availabilityStatus values asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextQuery {
+    pub patient_id: String,
+    pub text: String,
+    /// `$XDSDocumentEntryStatus`; Approved only when the parameter is absent (what a
+    /// clinician searching means, as `dds query` defaults to).
+    pub statuses: Vec<String>,
+}
+
+/// Checks the parameters of a FindDocumentsByText request the way [`StoredQuery::parse`]
+/// checks the IHE queries' (same errors, same codes). The query itself is run by the full-text
+/// index, not by this store.
+pub fn parse_text_query(request: &StoredQueryRequest) -> Result<TextQuery, QueryError> {
+    if request.query_id != stored_query::FIND_DOCUMENTS_BY_TEXT {
+        return Err(QueryError::UnknownStoredQuery {
+            query_id: request.query_id.clone(),
+        });
+    }
+    let p = Params::new("FindDocumentsByText", request)?;
+    let _ = p.list(param::HOME_COMMUNITY_ID)?;
+    Ok(TextQuery {
+        patient_id: p.required_single(param::DE_PATIENT_ID)?,
+        text: p.required_single(PARAM_TEXT)?,
+        statuses: p
+            .list(param::DE_STATUS)?
+            .unwrap_or_else(|| vec![xds_model::vocabulary::status::APPROVED.to_owned()]),
+    })
+}
+
 #[derive(Clone, Copy)]
 enum PatientParam {
     /// ITI-18: exactly one patient, required.
@@ -773,6 +807,37 @@ mod tests {
         let bad_time = find_documents().param(param::DE_CREATION_TIME_FROM, &["2004-01"]);
         assert_eq!(
             StoredQuery::parse(&bad_time).unwrap_err().error_code(),
+            "XDSRegistryError"
+        );
+    }
+
+    #[test]
+    fn the_text_query_checks_its_parameters_like_the_others() {
+        let by_text = |params: &[(&str, &str)]| {
+            params.iter().fold(
+                StoredQueryRequest::new(
+                    stored_query::FIND_DOCUMENTS_BY_TEXT,
+                    ReturnType::LeafClass,
+                ),
+                |r, (name, value)| r.param(name, &[value]),
+            )
+        };
+        let patient = (param::DE_PATIENT_ID, "'2512489996^^^&1.2.208.176.1.2&ISO'");
+        let query =
+            parse_text_query(&by_text(&[patient, (PARAM_TEXT, "'hjertet ''x'''")])).unwrap();
+        assert_eq!(query.patient_id, "2512489996^^^&1.2.208.176.1.2&ISO");
+        assert_eq!(query.text, "hjertet 'x'");
+        assert_eq!(query.statuses, [xds_model::vocabulary::status::APPROVED]);
+        let code =
+            |params: &[(&str, &str)]| parse_text_query(&by_text(params)).unwrap_err().error_code();
+        assert_eq!(code(&[patient]), "XDSStoredQueryMissingParam");
+        assert_eq!(code(&[(PARAM_TEXT, "'x'")]), "XDSStoredQueryMissingParam");
+        assert_eq!(
+            code(&[patient, (PARAM_TEXT, "('a', 'b')")]),
+            "XDSStoredQueryParamNumber"
+        );
+        assert_eq!(
+            code(&[patient, (PARAM_TEXT, "'unclosed")]),
             "XDSRegistryError"
         );
     }

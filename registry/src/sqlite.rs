@@ -24,6 +24,7 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Sqlite};
 use xds_model::rim::RegistryObjectList;
 
+use crate::change::{Change, ChangeBacklog};
 use crate::delete::{DeleteError, Deleted};
 use crate::engine::{Backend, Engine};
 use crate::error::{QueryError, RegisterError, StoreError};
@@ -48,6 +49,9 @@ pub struct SqliteRegistryStore {
 impl Backend for Sqlite {
     /// SQLite's deferred `BEGIN`: with one writer connection nothing else can write meanwhile.
     const BEGIN_WRITE: Option<&'static str> = None;
+
+    /// None: with one writer connection, rows are numbered in commit order anyway.
+    const CHANGE_LOG_LOCK: Option<&'static str> = None;
 
     /// Never: writes never run concurrently.
     fn is_write_conflict(_: &sqlx::Error) -> bool {
@@ -169,5 +173,21 @@ impl RegistryStore for SqliteRegistryStore {
 
     async fn hash_referenced(&self, hash: &str) -> Result<bool, StoreError> {
         self.engine.hash_referenced(hash).await
+    }
+
+    async fn changes_after(&self, after: i64, limit: usize) -> Result<Vec<Change>, StoreError> {
+        self.engine.changes_after(after, limit).await
+    }
+
+    async fn change_backlog(&self, after: i64) -> Result<ChangeBacklog, StoreError> {
+        self.engine.change_backlog(after).await
+    }
+
+    async fn document_entries_after(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, ResultObject)>, StoreError> {
+        self.engine.document_entries_after(after, limit).await
     }
 }

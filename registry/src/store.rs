@@ -22,6 +22,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use xds_model::rim::RegistryObjectList;
 
+use crate::change::{Change, ChangeBacklog};
 use crate::delete::{DeleteError, Deleted};
 use crate::error::{QueryError, RegisterError, StoreError};
 use crate::query::{QueryResponse, StoredQueryRequest};
@@ -116,4 +117,19 @@ pub trait RegistryStore: Send + Sync {
     /// lower-case hexadecimal characters). The repository's garbage collector keeps every file
     /// for which this is true.
     async fn hash_referenced(&self, hash: &str) -> Result<bool, StoreError>;
+
+    /// The change log after `after` (a seq; 0 for the start), oldest first, at most `limit`
+    /// rows (see [`crate::change`]).
+    async fn changes_after(&self, after: i64, limit: usize) -> Result<Vec<Change>, StoreError>;
+
+    /// How far a consumer that applied the change log up to `after` is behind.
+    async fn change_backlog(&self, after: i64) -> Result<ChangeBacklog, StoreError>;
+
+    /// Every DocumentEntry, of any status, in storage order after `after` (the seq this
+    /// answers with each; 0 for the start), at most `limit`: for rebuilding a derived copy.
+    async fn document_entries_after(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, ResultObject)>, StoreError>;
 }
