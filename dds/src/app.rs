@@ -52,6 +52,10 @@ pub struct App {
     pub repository: Arc<repository::Repository>,
     /// The citizens' consent directives (read on every decision, never cached).
     pub consent: consent::ConsentStore,
+    /// The full-text index (FindDocumentsByText), kept in step with the registry in the
+    /// background; `None` without a registry (`--role repository`) and for tools
+    /// ([`Opener::Tool`]), which must not take the running service's index.
+    pub search: Option<Arc<search::Indexer>>,
 }
 
 /// Who opens the data directory, which decides whether `documents/tmp/` may be cleared.
@@ -113,6 +117,14 @@ impl App {
         if config.role == Role::All && opener == Opener::Service {
             spawn_garbage_collection(repository.clone(), registry.clone(), config.gc_grace);
         }
+        let search = if config.role != Role::Repository && opener == Opener::Service {
+            let indexer = crate::search::open_indexer(&config, registry.clone())?;
+            // Catching up (a first build may take minutes) must not delay readiness.
+            indexer.spawn();
+            Some(indexer)
+        } else {
+            None
+        };
         let door = Door {
             verifier,
             policy: config.policy.clone(),
@@ -124,6 +136,7 @@ impl App {
             registry,
             repository,
             consent,
+            search,
             door,
             config,
         })
@@ -151,7 +164,7 @@ pub fn describe_stores(config: &Config) -> Vec<String> {
 
 /// The registry store the configuration names: PostgreSQL at `database_url`, else the SQLite
 /// file in the data directory.
-async fn open_registry_store(config: &Config) -> anyhow::Result<Arc<dyn RegistryStore>> {
+pub async fn open_registry_store(config: &Config) -> anyhow::Result<Arc<dyn RegistryStore>> {
     let store_config = StoreConfig {
         query_results_max: config.query_results_max,
         ..StoreConfig::default()

@@ -19,6 +19,7 @@ pub mod minlog_api;
 pub mod minlog_page;
 pub mod remote;
 pub mod request_id;
+pub mod search;
 pub mod serve;
 pub mod tls;
 pub mod validate;

@@ -3,7 +3,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 use clap::{Parser, Subcommand};
-use dds::cli::{backup, query, retrieve, seed, submit};
+use dds::cli::{backup, query, retrieve, search, seed, submit};
 use dds::{bench, config, idcard, serve, validate};
 
 /// Request parsing allocates many small strings; mimalloc serves them faster than the system
@@ -38,6 +38,12 @@ enum Command {
     /// Find a patient's documents (ITI-18 FindDocuments, or any stored query) in a running
     /// service; prints a table or JSON.
     Query(query::QueryArgs),
+    /// Search a patient's documents by text (the FindDocumentsByText stored query) in a running
+    /// service; prints the best matches first, with the passage that matched.
+    Search(search::SearchArgs),
+    /// Rebuild the full-text search index of a data directory from its registry (with the
+    /// service stopped).
+    Reindex(dds::search::ReindexArgs),
     /// Retrieve documents (ITI-43 over MTOM) from a running service into files; prints their
     /// mime type, size and SHA-1.
     Retrieve(retrieve::RetrieveArgs),
@@ -70,6 +76,8 @@ fn main() -> anyhow::Result<()> {
         } => idcard::issue(args),
         Command::Submit(args) => std::process::exit(submit::run(*args)),
         Command::Query(args) => std::process::exit(query::run(args)),
+        Command::Search(args) => std::process::exit(search::run(args)),
+        Command::Reindex(args) => std::process::exit(dds::search::reindex(args)),
         Command::Retrieve(args) => std::process::exit(retrieve::run(args)),
         Command::Seed(args) => std::process::exit(seed::run(args)),
         Command::Backup(args) => std::process::exit(backup::backup(args)),

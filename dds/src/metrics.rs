@@ -8,6 +8,9 @@
 //!   runs until the response headers are ready: a streamed ITI-43 body is not included.
 //! - `dds_outbox_followups{state}`: follow-ups waiting (`pending`) or given up (`dead`).
 //! - `dds_store_bytes{store}`: the size of each SQLite store (with its WAL), read when scraped.
+//! - `dds_search_index_lag_changes` and `dds_search_index_lag_seconds`: registry changes not
+//!   yet in the full-text index, and the age of the oldest (0 and 0 when in step), read when
+//!   scraped (both 0 when in step, and without an index: `--role repository`).
 //!
 //! prometheus-client is the Prometheus project's own Rust client: typed metric families and the
 //! text format, without an HTTP server of its own (axum serves it).
@@ -86,6 +89,8 @@ pub struct Metrics {
     durations: Family<TransactionLabels, Histogram>,
     outbox: Family<StateLabels, Gauge>,
     store_bytes: Family<StoreLabels, Gauge>,
+    search_lag_changes: Gauge,
+    search_lag_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
 }
 
 impl Default for Metrics {
@@ -131,7 +136,21 @@ impl Metrics {
             "Size of each SQLite store including its write-ahead log",
             store_bytes.clone(),
         );
+        let search_lag_changes = Gauge::default();
+        let search_lag_seconds = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        registry.register(
+            "search_index_lag_changes",
+            "Registry changes not yet applied to the full-text index",
+            search_lag_changes.clone(),
+        );
+        registry.register(
+            "search_index_lag_seconds",
+            "Age of the oldest registry change not yet applied to the full-text index",
+            search_lag_seconds.clone(),
+        );
         Metrics {
+            search_lag_changes,
+            search_lag_seconds,
             registry,
             requests,
             errors,
@@ -212,6 +231,19 @@ pub async fn scrape(
 }
 
 async fn refresh_store_gauges(app: &App, metrics: &Metrics) {
+    if let Some(search) = &app.search {
+        match search.lag().await {
+            Ok(lag) => {
+                metrics
+                    .search_lag_changes
+                    .set(i64::try_from(lag.changes).unwrap_or(i64::MAX));
+                metrics.search_lag_seconds.set(lag.seconds);
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot measure the search index's lag for /metrics")
+            }
+        }
+    }
     match app.door.audit.outbox_depth().await {
         Ok(depth) => metrics.set_outbox(depth.pending, depth.dead),
         Err(error) => tracing::warn!(%error, "cannot count the outbox for /metrics"),

@@ -3,7 +3,8 @@
 //! - Client commands talk SOAP 1.2 + WS-Addressing to a running service, like any XDS actor
 //!   would ([`client`]), with an ID card from `--card` or minted by the development STS of the
 //!   service's data directory ([`card`]): `dds submit` (ITI-41, [`submit`]), `dds query`
-//!   (ITI-18, [`query`]), `dds retrieve` (ITI-43 over MTOM, [`retrieve`]).
+//!   (ITI-18, [`query`]), `dds search` (the full-text stored query, [`search`]), `dds retrieve`
+//!   (ITI-43 over MTOM, [`retrieve`]).
 //! - Operations commands work on a data directory: `dds seed` loads synthetic Danish data
 //!   through the service's own validation and stores, in process ([`seed`], [`synthetic`]);
 //!   `dds backup` takes an online snapshot and `dds restore` puts one into a new data
@@ -25,6 +26,7 @@ pub mod metadata;
 pub mod output;
 pub mod query;
 pub mod retrieve;
+pub mod search;
 pub mod seed;
 pub mod submit;
 pub mod synthetic;

@@ -147,6 +147,10 @@ pub struct DocumentRow {
     pub mime_type: Option<String>,
     pub size: Option<u64>,
     pub hash: Option<String>,
+    /// The passage that matched, for FindDocumentsByText answers (the `urn:dds:2026:snippet`
+    /// slot).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snippet: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -206,6 +210,11 @@ impl DocumentRow {
             mime_type: entry.mime_type.clone(),
             size: entry.size_bytes(),
             hash: entry.hash.clone(),
+            snippet: entry
+                .extra_slots
+                .iter()
+                .find(|s| s.name == crate::edge::text_search::SNIPPET_SLOT)
+                .and_then(|s| s.values.first().cloned()),
         }
     }
 }
@@ -383,7 +392,7 @@ fn list_value(values: &[&str]) -> String {
 }
 
 /// `'value'` with single quotes doubled (ITI TF-2a 3.18.4.1.2.3.5).
-fn quote(value: &str) -> String {
+pub fn quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 

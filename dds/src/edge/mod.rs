@@ -10,6 +10,7 @@ pub mod consent_filter;
 pub mod registry;
 pub mod repository;
 pub mod respond;
+pub mod text_search;
 pub mod transport;
 
 use soap::ElementSlice;

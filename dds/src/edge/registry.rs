@@ -22,7 +22,7 @@ use xds_model::message::{
     RemoveObjectsRequest, SubmitObjectsRequest,
 };
 use xds_model::rim::{ExtrinsicObject, RegistryObjectList};
-use xds_model::vocabulary::{action, error_code, response_status, severity};
+use xds_model::vocabulary::{action, error_code, response_status, severity, stored_query};
 use xds_validate::{Report, Severity, Transaction};
 
 use super::access_log;
@@ -32,6 +32,7 @@ use super::respond::{
     error_list, fault_response, fault_response_with_status, internal_fault, registry_error,
     soap_response,
 };
+use super::text_search::{self, TextRanking};
 use super::transport::{MemorySink, TransportError, read_soap_message};
 use crate::app::App;
 
@@ -180,7 +181,11 @@ pub async fn handle(
                 .await;
             }
             let answered = match stored_query(&app, &request).await {
-                Ok(QueryOutcome::Answered { result, warnings }) => (result, warnings),
+                Ok(QueryOutcome::Answered {
+                    result,
+                    warnings,
+                    ranking,
+                }) => (result, warnings, ranking),
                 Ok(QueryOutcome::Refused(response)) => {
                     let answer = respond(response.to_xml());
                     return log_refusal(
@@ -195,7 +200,7 @@ pub async fn handle(
                 }
                 Err(error) => return internal_fault(&error, relates_to),
             };
-            let (result, warnings) = answered;
+            let (result, warnings, mut ranking) = answered;
             match consent_filtered_answer(
                 &app,
                 &caller,
@@ -203,6 +208,7 @@ pub async fn handle(
                 patient.as_deref(),
                 result,
                 warnings,
+                ranking.as_mut(),
                 relates_to,
             )
             .await
@@ -299,40 +305,54 @@ pub async fn handle(
 }
 
 /// What a stored query came to before consent filtering.
-enum QueryOutcome {
-    /// The objects found and the validation warnings to answer with.
+pub(super) enum QueryOutcome {
+    /// The objects found and the validation warnings to answer with; a full-text query's
+    /// ranking, applied after the consent filter.
     Answered {
         result: registry::QueryResult,
         warnings: Vec<RegistryError>,
+        ranking: Option<TextRanking>,
     },
     /// A Failure response (bad parameters, too many results, another patient's objects).
     Refused(AdhocQueryResponse),
 }
 
-/// ITI-18 / ITI-51: validate the parameters and run the stored query.
+impl QueryOutcome {
+    /// A Failure response with these errors.
+    pub(super) fn refused(errors: Vec<RegistryError>) -> QueryOutcome {
+        QueryOutcome::Refused(AdhocQueryResponse {
+            response: failure(errors),
+            ..AdhocQueryResponse::default()
+        })
+    }
+}
+
+/// ITI-18 / ITI-51: validate the parameters and run the stored query (the full-text one on
+/// the search index, the others on the registry store).
 async fn stored_query(
     app: &App,
     request: &AdhocQueryRequest,
-) -> Result<QueryOutcome, registry::StoreError> {
+) -> Result<QueryOutcome, Box<dyn std::error::Error + Send + Sync>> {
     let report = xds_validate::validate_adhoc_query_request(request, &app.validation);
     if report.rejects() {
-        return Ok(QueryOutcome::Refused(AdhocQueryResponse {
-            response: failure(findings_as_errors(&report)),
-            ..AdhocQueryResponse::default()
-        }));
+        return Ok(QueryOutcome::refused(findings_as_errors(&report)));
     }
     let warnings = findings_as_errors(&report);
+    if request.adhoc_query.object.id == stored_query::FIND_DOCUMENTS_BY_TEXT {
+        return Ok(text_search::find(app, request, warnings).await?);
+    }
     let query = StoredQueryRequest::from_adhoc_query_request(request);
     match app.registry.query_result(&query).await {
-        Ok(result) => Ok(QueryOutcome::Answered { result, warnings }),
-        Err(registry::QueryError::Store(error)) => Err(error),
+        Ok(result) => Ok(QueryOutcome::Answered {
+            result,
+            warnings,
+            ranking: None,
+        }),
+        Err(registry::QueryError::Store(error)) => Err(error.into()),
         Err(error) => {
             let mut errors = warnings;
             errors.push(error.registry_error());
-            Ok(QueryOutcome::Refused(AdhocQueryResponse {
-                response: failure(errors),
-                ..AdhocQueryResponse::default()
-            }))
+            Ok(QueryOutcome::refused(errors))
         }
     }
 }
@@ -349,6 +369,7 @@ async fn consent_filtered_answer(
     queried_patient: Option<&str>,
     result: registry::QueryResult,
     mut warnings: Vec<RegistryError>,
+    mut ranking: Option<&mut TextRanking>,
     relates_to: Option<&str>,
 ) -> Result<AdhocQueryResponse, Response> {
     let reach = registry::reach(app.registry.as_ref(), result)
@@ -370,6 +391,13 @@ async fn consent_filtered_answer(
                 Err(error) => return Err(internal_fault(&error, relates_to)),
             }
         };
+    // A full-text answer is ranked (and its snippets made) only now, from what is visible.
+    let result = match ranking.as_deref_mut() {
+        Some(ranking) => ranking
+            .arrange(result)
+            .map_err(|e| internal_fault(&e, relates_to))?,
+        None => result,
+    };
     let mut accessed = access_log::DocumentsByPatient::new();
     if let Some(cpr) = queried_patient {
         accessed.entry(cpr.to_owned()).or_default();
@@ -401,13 +429,17 @@ async fn consent_filtered_answer(
     let objects = result
         .into_response()
         .map_err(|e| internal_fault(&e, relates_to))?;
+    let mut registry_object_list = objects.into_registry_object_list();
+    if let Some(ranking) = ranking {
+        ranking.decorate(&mut registry_object_list);
+    }
     Ok(AdhocQueryResponse {
         response: RegistryResponse {
             status: response_status::SUCCESS.to_owned(),
             errors: error_list(warnings),
             ..RegistryResponse::default()
         },
-        registry_object_list: objects.into_registry_object_list(),
+        registry_object_list,
         ..AdhocQueryResponse::default()
     })
 }
@@ -536,7 +568,18 @@ async fn submit(
                 refused => Ok(refused.registry_errors()),
             })
     };
+    notify_search(app, &written);
     answer(errors, written)
+}
+
+/// Wakes the search index after a write, so it applies the change at once rather than at its
+/// next poll (searches catch up before they run in any case).
+fn notify_search<E>(app: &App, written: &Result<(), E>) {
+    if written.is_ok()
+        && let Some(search) = &app.search
+    {
+        search.notify();
+    }
 }
 
 /// ITI-62: validate, delete all-or-nothing, answer.
@@ -575,6 +618,7 @@ async fn delete(
             registry::DeleteError::Store(error) => Err(error),
             refused => Ok(refused.registry_errors()),
         });
+    notify_search(app, &written);
     answer(errors, written)
 }
 
