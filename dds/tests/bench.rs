@@ -80,6 +80,8 @@ fn a_tiny_benchmark_reports_every_section_and_reuses_its_store() {
             "--compare",
             "--compare-seconds",
             "0.5",
+            "--search-seconds",
+            "0.5",
         ],
     );
 
@@ -92,6 +94,7 @@ fn a_tiny_benchmark_reports_every_section_and_reuses_its_store() {
         "transactions",
         "large_document",
         "compare",
+        "search",
         "limits",
         "ratios",
         "goals",
@@ -101,6 +104,13 @@ fn a_tiny_benchmark_reports_every_section_and_reuses_its_store() {
     for transaction in ["iti18", "iti43", "iti41"] {
         assert_transaction(&first["transactions"], transaction);
     }
+    // The seeded store was indexed before the search phase: every DocumentEntry is in it.
+    let search = &first["search"];
+    assert_transaction(search, "search");
+    assert!(
+        search["index_documents"].as_u64().unwrap() >= 40,
+        "{search}"
+    );
     let compare = &first["compare"];
     for phase in [
         "iti18_all_patients",

@@ -12,14 +12,16 @@
 //!    or ITI-41 (a system card, one `--document-bytes` document per submission) by `--mix`,
 //!    every latency in an HDR histogram;
 //! 4. retrieves one `--large-document-mb` document, watching the process's memory ([`large`]);
-//! 5. with `--compare`, runs ITI-18 alone on patients without and with directives, ITI-41
+//! 5. with `--search-seconds`, runs FindDocumentsByText alone ([`search`]), after bringing the
+//!    full-text index in step;
+//! 6. with `--compare`, runs ITI-18 alone on patients without and with directives, ITI-41
 //!    alone, and times the stages of one ITI-18 in process ([`stages`]): how much of it the
 //!    consent filter and the MinLog record (with its BRS follow-up) take;
-//! 6. measures the limits on the same store and machine ([`limits`]): indexed SQLite lookup of
+//! 7. measures the limits on the same store and machine ([`limits`]): indexed SQLite lookup of
 //!    a patient's entries plus serialization, a raw quick-xml scan of the ITI-18 answers just
 //!    received, SHA-1 + fsync'd write and read + SHA-1 of documents of the same size, and one
 //!    durable commit per operation;
-//! 7. reports every figure with its ratio to its limit, as text, JSON (`--json`) and an SVG
+//! 8. reports every figure with its ratio to its limit, as text, JSON (`--json`) and an SVG
 //!    chart (`--chart`, [`chart`]).
 //!
 //! Invariants: the benchmark changes no production code path — the consent filter, MinLog and
@@ -33,6 +35,7 @@ pub mod large;
 pub mod limits;
 pub mod receiver;
 pub mod report;
+pub mod search;
 pub mod stages;
 pub mod store;
 pub mod workload;
@@ -126,6 +129,11 @@ pub struct BenchArgs {
     /// Submissions in flight while seeding.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub seed_concurrency: usize,
+    /// Seconds of FindDocumentsByText (full-text search) load after the mixed workload, by
+    /// --clients clients on random patients; 0 skips it. In process the index is first brought
+    /// in step (built, for a freshly seeded store), and that time is reported too.
+    #[arg(long, value_name = "T", default_value_t = 0.0)]
+    pub search_seconds: f64,
     /// Write the report as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -167,6 +175,9 @@ impl BenchArgs {
         }
         if !self.limit_seconds.is_none_or(|s| seconds_ok(s, false)) {
             bail!("--limit-seconds must be positive and at most {PHASE_SECONDS_MAX}");
+        }
+        if !seconds_ok(self.search_seconds, true) {
+            bail!("--search-seconds must be between 0 and {PHASE_SECONDS_MAX}");
         }
         if !seconds_ok(self.warmup_seconds, true) {
             bail!("--warmup-seconds must be between 0 and {PHASE_SECONDS_MAX}");
@@ -278,6 +289,26 @@ async fn bench(args: BenchArgs) -> anyhow::Result<i32> {
         None
     };
 
+    let searched = if args.search_seconds > 0.0 {
+        eprintln!(
+            "full-text search: {} clients, {} s (FindDocumentsByText)",
+            args.clients, args.search_seconds
+        );
+        Some(
+            search::run(
+                &ctx,
+                &service.app,
+                args.url.is_none(),
+                args.clients,
+                args.search_seconds,
+                args.warmup_seconds,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+
     let compare = if args.compare {
         Some(stages::compare(&ctx, &service.app, &args).await?)
     } else {
@@ -313,7 +344,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<i32> {
     };
     stop_service(service).await?;
 
-    let report = Report::assemble(
+    let mut report = Report::assemble(
         RunConfig::of(&args),
         report::Machine::probe(),
         store_report,
@@ -329,6 +360,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<i32> {
         },
         started.elapsed().as_secs_f64(),
     );
+    report.search = searched;
     print!("{}", report.render_text());
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&report).context("cannot encode the report")?;

@@ -371,6 +371,8 @@ pub struct Report {
     pub transactions: BTreeMap<&'static str, TransactionReport>,
     pub large_document: Option<LargeReport>,
     pub compare: Option<CompareReport>,
+    /// `--search-seconds`: FindDocumentsByText alone.
+    pub search: Option<super::search::SearchReport>,
     pub limits: LimitsReport,
     pub ratios: Vec<Ratio>,
     pub goals: Vec<Goal>,
@@ -409,6 +411,7 @@ impl Report {
             transactions,
             large_document,
             compare,
+            search: None,
             limits,
             ratios: Vec::new(),
             goals: Vec::new(),
@@ -428,6 +431,9 @@ impl Report {
                 + compare.iti18_with_directives.errors
                 + compare.iti41_only.errors
                 + compare.minlog_record_only.errors;
+        }
+        if let Some(search) = &self.search {
+            errors += search.search.errors;
         }
         errors
     }
@@ -672,6 +678,21 @@ impl Report {
         for transaction in Transaction::ALL {
             let t = self.transaction(transaction);
             row(&mut out, transaction.title(), t);
+        }
+        if let Some(search) = &self.search {
+            let _ = writeln!(
+                out,
+                "\n--search-seconds ({} s, {} clients; index in step after {}, {} DocumentEntries)",
+                search.seconds,
+                search.clients,
+                search
+                    .index_catch_up_seconds
+                    .map_or("?".to_owned(), |s| format!("{s:.1} s")),
+                search
+                    .index_documents
+                    .map_or("?".to_owned(), |n| n.to_string())
+            );
+            row(&mut out, "FindDocumentsByText", &search.search);
         }
         if let Some(c) = &self.compare {
             let _ = writeln!(out, "\n--compare ({} s each)", c.seconds_per_phase);

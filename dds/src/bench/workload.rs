@@ -366,6 +366,37 @@ impl Ctx {
         }
     }
 
+    /// FindDocumentsByText for the patient (`dds bench --search-seconds`).
+    pub async fn find_documents_by_text(&self, card: &str, cpr: &str, text: &str) -> Outcome {
+        let mut request = find_documents(cpr);
+        request.adhoc_query.object.id = stored_query::FIND_DOCUMENTS_BY_TEXT.to_owned();
+        request.adhoc_query.object.slots.push(Slot::new(
+            "$DdsText",
+            [format!("'{}'", text.replace('\'', "''"))],
+        ));
+        let envelope = request_envelope(
+            action::REGISTRY_STORED_QUERY,
+            &self.registry_url,
+            &identity::security_header(card, time::OffsetDateTime::now_utc()),
+            &request.to_xml(),
+        );
+        let framed = Framed {
+            content_type: format!(
+                "application/soap+xml; charset=UTF-8; action=\"{}\"",
+                action::REGISTRY_STORED_QUERY
+            ),
+            body: envelope.into_bytes(),
+        };
+        match self.post(&self.registry_url, framed).await {
+            Ok((200, body)) if has(&body, SUCCESS_STATUS) => Outcome::Ok {
+                filtered: has(&body, error_code::DDS_CONSENT_FILTERED.as_bytes()),
+                answer: None,
+            },
+            Ok((status, body)) => Outcome::Error(describe(status, &body)),
+            Err(error) => Outcome::Error(error),
+        }
+    }
+
     pub async fn retrieve(&self, card: &str, unique_id: &str) -> Outcome {
         let request = RetrieveDocumentSetRequest {
             document_requests: vec![DocumentRequest {
