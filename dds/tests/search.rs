@@ -308,3 +308,43 @@ async fn a_search_needs_its_parameters_and_is_refused_like_any_query() {
         "{body}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replaced_document_leaves_the_search_and_its_replacement_is_found() {
+    const KAREN: &str = "0201919990";
+    let server = TestServer::start().await;
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples");
+    submit_file(
+        &server.base,
+        server.data_dir(),
+        &samples.join("documents/apd-0201919990-osteoporose.xml"),
+    )
+    .await;
+    let card = server.card(Role::Doctor, Some(DOCTOR));
+    let search_karen = |text: &'static str, statuses: &'static [&'static str]| {
+        let envelope = with_card(&search_request_for(KAREN, text, statuses), &card);
+        let server = &server;
+        async move {
+            let (status, body) = server.post("/xds/registry", envelope).await;
+            assert_eq!(status, 200, "{body}");
+            answer(&body)
+        }
+    };
+    let original = search_karen("osteoporose", &[]).await;
+    assert_eq!(original.hits.len(), 1, "{original:?}");
+    let original = original.hits[0].clone();
+    // The RPLC sample, replacing the document just registered.
+    let rplc = sample("iti-41/pnr-replace-rplc.xml").replace(
+        "urn:uuid:f5ae2a84-e85b-5852-a8a5-089fa1f5c955",
+        &original.entry_uuid,
+    );
+    let body = soap(&server, "/xds/repository", &rplc, Role::System).await;
+    assert!(body.contains("ResponseStatusType:Success"), "{body}");
+    let approved = search_karen("osteoporose", &[]).await;
+    assert_eq!(approved.hits.len(), 1, "{approved:?}");
+    assert_ne!(approved.hits[0].entry_uuid, original.entry_uuid);
+    assert_eq!(approved.hits[0].title, "Aftale for 0201919990");
+    let deprecated = search_karen("osteoporose", &["Deprecated"]).await;
+    assert_eq!(deprecated.hits.len(), 1, "{deprecated:?}");
+    assert_eq!(deprecated.hits[0].entry_uuid, original.entry_uuid);
+}

@@ -48,6 +48,23 @@ pub async fn submit_text(base: &str, data: &Path, title: &str, body: &str, sor: 
     assert_eq!(code, 0, "dds submit {title:?} failed");
 }
 
+/// Submits a file as `dds submit FILE` does (a CDA document describes itself).
+pub async fn submit_file(base: &str, data: &Path, file: &Path) {
+    let args = Submit::parse_from([
+        "submit".as_ref(),
+        "--url".as_ref(),
+        base.as_ref(),
+        "--data".as_ref(),
+        data.as_os_str(),
+        file.as_os_str(),
+    ] as [&std::ffi::OsStr; 6])
+    .args;
+    let code = tokio::task::spawn_blocking(move || dds::cli::submit::run(args))
+        .await
+        .unwrap();
+    assert_eq!(code, 0, "dds submit {} failed", file.display());
+}
+
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -57,6 +74,11 @@ fn escape(text: &str) -> String {
 
 /// A FindDocumentsByText request (without card) for [`PATIENT`].
 pub fn search_request(text: &str, statuses: &[&str]) -> String {
+    search_request_for(PATIENT, text, statuses)
+}
+
+/// A FindDocumentsByText request (without card) for `patient` (a CPR).
+pub fn search_request_for(patient: &str, text: &str, statuses: &[&str]) -> String {
     let status_slot = if statuses.is_empty() {
         String::new()
     } else {
@@ -75,7 +97,7 @@ pub fn search_request(text: &str, statuses: &[&str]) -> String {
 <soap:Body><query:AdhocQueryRequest xmlns:query="urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0" xmlns:rim="urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0">
 <query:ResponseOption returnComposedObjects="true" returnType="LeafClass"/>
 <rim:AdhocQuery id="urn:uuid:e8b9677d-a111-436e-8c51-bd9b38352e1c">
-<rim:Slot name="$XDSDocumentEntryPatientId"><rim:ValueList><rim:Value>'{PATIENT}^^^&amp;1.2.208.176.1.2&amp;ISO'</rim:Value></rim:ValueList></rim:Slot>
+<rim:Slot name="$XDSDocumentEntryPatientId"><rim:ValueList><rim:Value>'{patient}^^^&amp;1.2.208.176.1.2&amp;ISO'</rim:Value></rim:ValueList></rim:Slot>
 <rim:Slot name="$DdsText"><rim:ValueList><rim:Value>'{}'</rim:Value></rim:ValueList></rim:Slot>{status_slot}
 </rim:AdhocQuery></query:AdhocQueryRequest></soap:Body></soap:Envelope>"#,
         uuid::Uuid::new_v4(),
