@@ -181,11 +181,7 @@ pub async fn handle(
                 .await;
             }
             let answered = match stored_query(&app, &request).await {
-                Ok(QueryOutcome::Answered {
-                    result,
-                    warnings,
-                    ranking,
-                }) => (result, warnings, ranking),
+                Ok(QueryOutcome::Answered(answered)) => answered,
                 Ok(QueryOutcome::Refused(response)) => {
                     let answer = respond(response.to_xml());
                     return log_refusal(
@@ -200,15 +196,12 @@ pub async fn handle(
                 }
                 Err(error) => return internal_fault(&error, relates_to),
             };
-            let (result, warnings, mut ranking) = answered;
             match consent_filtered_answer(
                 &app,
                 &caller,
                 admitted_override.as_ref(),
                 patient.as_deref(),
-                result,
-                warnings,
-                ranking.as_mut(),
+                answered,
                 relates_to,
             )
             .await
@@ -306,15 +299,18 @@ pub async fn handle(
 
 /// What a stored query came to before consent filtering.
 pub(super) enum QueryOutcome {
-    /// The objects found and the validation warnings to answer with; a full-text query's
-    /// ranking, applied after the consent filter.
-    Answered {
-        result: registry::QueryResult,
-        warnings: Vec<RegistryError>,
-        ranking: Option<TextRanking>,
-    },
+    Answered(Answered),
     /// A Failure response (bad parameters, too many results, another patient's objects).
     Refused(AdhocQueryResponse),
+}
+
+/// A stored query's objects before consent filtering, with what goes into the answer.
+pub(super) struct Answered {
+    pub result: registry::QueryResult,
+    /// Validation warnings to answer with.
+    pub warnings: Vec<RegistryError>,
+    /// A full-text query's ranking, applied after the consent filter.
+    pub ranking: Option<TextRanking>,
 }
 
 impl QueryOutcome {
@@ -343,11 +339,11 @@ async fn stored_query(
     }
     let query = StoredQueryRequest::from_adhoc_query_request(request);
     match app.registry.query_result(&query).await {
-        Ok(result) => Ok(QueryOutcome::Answered {
+        Ok(result) => Ok(QueryOutcome::Answered(Answered {
             result,
             warnings,
             ranking: None,
-        }),
+        })),
         Err(registry::QueryError::Store(error)) => Err(error.into()),
         Err(error) => {
             let mut errors = warnings;
@@ -367,11 +363,14 @@ async fn consent_filtered_answer(
     caller: &identity::Caller,
     override_: Option<&soap::ConsentOverride>,
     queried_patient: Option<&str>,
-    result: registry::QueryResult,
-    mut warnings: Vec<RegistryError>,
-    mut ranking: Option<&mut TextRanking>,
+    answered: Answered,
     relates_to: Option<&str>,
 ) -> Result<AdhocQueryResponse, Response> {
+    let Answered {
+        result,
+        mut warnings,
+        mut ranking,
+    } = answered;
     let reach = registry::reach(app.registry.as_ref(), result)
         .await
         .map_err(|e| internal_fault(&e, relates_to))?;
@@ -392,7 +391,7 @@ async fn consent_filtered_answer(
             }
         };
     // A full-text answer is ranked (and its snippets made) only now, from what is visible.
-    let result = match ranking.as_deref_mut() {
+    let result = match ranking.as_mut() {
         Some(ranking) => ranking
             .arrange(result)
             .map_err(|e| internal_fault(&e, relates_to))?,
@@ -430,7 +429,7 @@ async fn consent_filtered_answer(
         .into_response()
         .map_err(|e| internal_fault(&e, relates_to))?;
     let mut registry_object_list = objects.into_registry_object_list();
-    if let Some(ranking) = ranking {
+    if let Some(ranking) = &ranking {
         ranking.decorate(&mut registry_object_list);
     }
     Ok(AdhocQueryResponse {

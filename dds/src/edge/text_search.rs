@@ -22,7 +22,7 @@ use xds_model::message::{AdhocQueryRequest, RegistryError};
 use xds_model::rim::{Identifiable, RegistryObjectList, Slot};
 use xds_model::vocabulary::{error_code, severity};
 
-use super::registry::QueryOutcome;
+use super::registry::{Answered, QueryOutcome};
 use super::respond::registry_error;
 use crate::app::App;
 
@@ -93,7 +93,7 @@ pub(super) async fn find(
             && object.patient_id.as_deref() == Some(parsed.patient_id.as_str())
             && status_of(&object.xml).is_some_and(|s| parsed.statuses.contains(&s))
     });
-    Ok(QueryOutcome::Answered {
+    Ok(QueryOutcome::Answered(Answered {
         result: registry::QueryResult {
             objects,
             return_type: query.return_type,
@@ -103,7 +103,7 @@ pub(super) async fn find(
             matches,
             snippets: HashMap::new(),
         }),
-    })
+    }))
 }
 
 /// The availabilityStatus of a stored object.
