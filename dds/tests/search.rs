@@ -348,3 +348,53 @@ async fn a_replaced_document_leaves_the_search_and_its_replacement_is_found() {
     assert_eq!(deprecated.hits.len(), 1, "{deprecated:?}");
     assert_eq!(deprecated.hits[0].entry_uuid, original.entry_uuid);
 }
+
+/// The same index path on a PostgreSQL registry (its change log numbered under the advisory
+/// lock): found after registration, gone after delete. Runs when `DDS_TEST_DATABASE_URL` names
+/// a database, in a scratch schema of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_follows_a_postgresql_registry() {
+    let Some(url) = std::env::var("DDS_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!("SKIPPED search_follows_a_postgresql_registry: DDS_TEST_DATABASE_URL is unset");
+        return;
+    };
+    let schema = registry::postgres::ScratchSchema::create(&url)
+        .await
+        .unwrap();
+    let server = TestServer::start_with(dds::config::ServeFlags {
+        database_url: Some(schema.url().to_owned()),
+        ..Default::default()
+    })
+    .await;
+    for (title, text) in &CORPUS[..3] {
+        submit_text(&server.base, server.data_dir(), title, text, SOR).await;
+    }
+    let found = search(&server, "kobenhavn hjertet", &[]).await;
+    assert_eq!(found.hits.len(), 2, "{found:?}");
+    let henvisning = found.hit("Henvisning til Bispebjerg").clone();
+    let ids = submission_ids(
+        &soap(
+            &server,
+            "/xds/registry",
+            &documents_and_associations_request(&henvisning.entry_uuid),
+            Role::System,
+        )
+        .await,
+    );
+    let body = soap(
+        &server,
+        "/xds/registry",
+        &delete_request(&ids),
+        Role::System,
+    )
+    .await;
+    assert!(body.contains("ResponseStatusType:Success"), "{body}");
+    assert_eq!(
+        search(&server, "kobenhavn hjertet", &[]).await.titles(),
+        ["Ekkokardiografi af hjertet"]
+    );
+    drop(server);
+}
