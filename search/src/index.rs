@@ -579,8 +579,8 @@ pub fn snippet(analyzer: &mut TextAnalyzer, text: &str, terms: &HashSet<&str>) -
     let mut truncated = false;
     for (offset, c) in text[start..].char_indices() {
         let at = start + offset;
-        // Room for this character, a closing marker and an ellipsis.
-        if count + 3 > SNIPPET_CHARS_MAX {
+        // Room for this character with both markers, and an ellipsis.
+        if count + 4 > SNIPPET_CHARS_MAX {
             truncated = true;
             break;
         }
@@ -633,6 +633,27 @@ mod tests {
 
     fn approved() -> Vec<String> {
         vec!["Approved".to_owned()]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Any text, query syntax included, is only words: it never fails, uses at most
+        /// QUERY_TERMS_MAX terms, and every snippet stays within its length.
+        #[test]
+        fn any_text_searches_without_failing(text in "\\PC{0,300}") {
+            let index = SearchIndex::in_memory().unwrap();
+            index
+                .apply(vec![entry("a", "p1", "Ekko af hjertet", &text)], 1, false)
+                .unwrap();
+            let matches = index.matching("p1", &text, &approved()).unwrap();
+            proptest::prop_assert!(matches.terms.len() <= QUERY_TERMS_MAX);
+            let visible: HashSet<String> = matches.entry_uuids().into_iter().collect();
+            for ranked in matches.rank(&visible).unwrap() {
+                let snippet = ranked.snippet.unwrap_or_default();
+                proptest::prop_assert!(snippet.chars().count() <= SNIPPET_CHARS_MAX, "{}", snippet);
+            }
+        }
     }
 
     #[test]

@@ -184,9 +184,19 @@ impl Indexer {
     }
 
     async fn catch_up_locked(&self) -> Result<u64, SearchError> {
-        let backlog = self.registry.change_backlog(0).await?;
+        // Counts only what is after the watermark (an index range): cheap enough for every
+        // search to ask.
+        let backlog = self
+            .registry
+            .change_backlog(self.applied_seq().unwrap_or(0))
+            .await?;
         let applied = match self.applied_seq() {
-            Some(applied) if applied <= backlog.last_seq => applied,
+            Some(applied) if applied <= backlog.last_seq => {
+                if backlog.pending == 0 {
+                    return Ok(0);
+                }
+                applied
+            }
             Some(applied) => {
                 tracing::warn!(
                     applied,
