@@ -1,6 +1,6 @@
 //! `dds bench --search-seconds T`: FindDocumentsByText under load, after the mixed workload.
 //!
-//! First the index is brought in step with the registry (in process: a store seeded by
+//! The index was brought in step when the service started (in process: a store seeded by
 //! `dds seed` was never indexed, so the first start builds the index; that time is reported),
 //! then `--clients` clients search random patients for words of the synthetic documents
 //! (the departments' visits and care pathways) for T seconds, with a doctor's card, through
@@ -56,24 +56,24 @@ fn words() -> Vec<String> {
     words
 }
 
+/// Runs the phase; `index_catch_up` is how long the index took to get in step when the
+/// service started (in process only).
 pub async fn run(
     ctx: &Arc<Ctx>,
     app: &App,
-    in_process: bool,
+    index_catch_up: Option<Duration>,
     clients: usize,
     seconds: f64,
     warmup_seconds: f64,
 ) -> anyhow::Result<SearchReport> {
-    let (index_catch_up_seconds, index_documents) = match (&app.search, in_process) {
-        (Some(indexer), true) => {
-            let started = Instant::now();
+    let index_catch_up_seconds = index_catch_up.map(|d| d.as_secs_f64());
+    let index_documents = match (&app.search, index_catch_up) {
+        (Some(indexer), Some(_)) => {
+            // What the mixed workload registered since.
             indexer.catch_up().await?;
-            (
-                Some(started.elapsed().as_secs_f64()),
-                Some(indexer.index().num_docs()),
-            )
+            Some(indexer.index().num_docs())
         }
-        _ => (None, None),
+        _ => None,
     };
     let words = Arc::new(words());
     let start = Instant::now();
