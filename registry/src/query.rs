@@ -323,6 +323,8 @@ pub mod param {
     pub const ASSOCIATION_TYPES: &str = "$AssociationTypes";
     pub const METADATA_LEVEL: &str = "$MetadataLevel";
     pub const HOME_COMMUNITY_ID: &str = "$homeCommunityId";
+    /// Ours: the text of FindDocumentsByText.
+    pub const DDS_TEXT: &str = "$DdsText";
 }
 
 /// Reads one raw `rim:Value` text into its items with the model's parser
@@ -588,9 +590,6 @@ pub fn metadata_level(request: &StoredQueryRequest) -> Result<MetadataLevel, Que
     Params::new(name, request)?.metadata_level()
 }
 
-/// `$DdsText`: the text parameter of FindDocumentsByText.
-pub const PARAM_TEXT: &str = "$DdsText";
-
 /// A checked FindDocumentsByText request (INTERFACE.md "Full-text stored query"): one
 /// patient, the text as the caller wrote it, and the availabilityStatus values asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -615,7 +614,7 @@ pub fn parse_text_query(request: &StoredQueryRequest) -> Result<TextQuery, Query
     let _ = p.list(param::HOME_COMMUNITY_ID)?;
     Ok(TextQuery {
         patient_id: p.required_single(param::DE_PATIENT_ID)?,
-        text: p.required_single(PARAM_TEXT)?,
+        text: p.required_single(param::DDS_TEXT)?,
         statuses: p
             .list(param::DE_STATUS)?
             .unwrap_or_else(|| vec![xds_model::vocabulary::status::APPROVED.to_owned()]),
@@ -824,20 +823,23 @@ mod tests {
         };
         let patient = (param::DE_PATIENT_ID, "'2512489996^^^&1.2.208.176.1.2&ISO'");
         let query =
-            parse_text_query(&by_text(&[patient, (PARAM_TEXT, "'hjertet ''x'''")])).unwrap();
+            parse_text_query(&by_text(&[patient, (param::DDS_TEXT, "'hjertet ''x'''")])).unwrap();
         assert_eq!(query.patient_id, "2512489996^^^&1.2.208.176.1.2&ISO");
         assert_eq!(query.text, "hjertet 'x'");
         assert_eq!(query.statuses, [xds_model::vocabulary::status::APPROVED]);
         let code =
             |params: &[(&str, &str)]| parse_text_query(&by_text(params)).unwrap_err().error_code();
         assert_eq!(code(&[patient]), "XDSStoredQueryMissingParam");
-        assert_eq!(code(&[(PARAM_TEXT, "'x'")]), "XDSStoredQueryMissingParam");
         assert_eq!(
-            code(&[patient, (PARAM_TEXT, "('a', 'b')")]),
+            code(&[(param::DDS_TEXT, "'x'")]),
+            "XDSStoredQueryMissingParam"
+        );
+        assert_eq!(
+            code(&[patient, (param::DDS_TEXT, "('a', 'b')")]),
             "XDSStoredQueryParamNumber"
         );
         assert_eq!(
-            code(&[patient, (PARAM_TEXT, "'unclosed")]),
+            code(&[patient, (param::DDS_TEXT, "'unclosed")]),
             "XDSRegistryError"
         );
     }
