@@ -374,7 +374,11 @@ async fn consent_filtered_answer(
     let reach = registry::reach(app.registry.as_ref(), result)
         .await
         .map_err(|e| internal_fault(&e, relates_to))?;
-    let patients = reach.patient_ids();
+    let mut patients = reach.patient_ids();
+    if let Some(ranking) = &ranking {
+        // The searched patient's directives decide the warning below, even for an empty answer.
+        patients.insert(ranking.patient_id().to_owned());
+    }
     let gate = ConsentGate::load(app, caller, override_, patients.iter().cloned())
         .await
         .map_err(|e| internal_fault(&e, relates_to))?;
@@ -406,8 +410,16 @@ async fn consent_filtered_answer(
             accessed.entry(cpr).or_default().push(document.unique_id);
         }
     }
+    // For a full-text answer, whether something was withheld would tell that a withheld
+    // document contains the searched words (to the caller, and to a doctor reading a delegate's
+    // log): it counts as filtered whenever the citizen's directives could withhold anything
+    // from this caller, whatever the words.
+    let warn = match &ranking {
+        Some(_) => !gate.withholds_nothing(&patients),
+        None => withheld > 0,
+    };
     let access = access_log::Access {
-        outcome: if withheld > 0 {
+        outcome: if warn {
             AccessOutcome::Filtered
         } else {
             AccessOutcome::Allowed
@@ -416,10 +428,15 @@ async fn consent_filtered_answer(
         ..access_log::Access::new(caller, AccessAction::Query, accessed)
     };
     access_log::record(app, access, relates_to).await?;
-    if withheld > 0 {
+    if warn {
+        let context = if ranking.is_some() {
+            "The citizen's consent (opt-out or blocks) may withhold documents from this search; whether any of them matched is not shown. A health professional may lift blocks in an acute situation with a ConsentOverride header stating the reason; the override is logged and shown to the citizen."
+        } else {
+            "Data were withheld from this result by the citizen's consent (opt-out or blocks). A health professional may lift blocks in an acute situation with a ConsentOverride header stating the reason; the override is logged and shown to the citizen."
+        };
         warnings.push(RegistryError {
             error_code: error_code::DDS_CONSENT_FILTERED.to_owned(),
-            code_context: "Data were withheld from this result by the citizen's consent (opt-out or blocks). A health professional may lift blocks in an acute situation with a ConsentOverride header stating the reason; the override is logged and shown to the citizen.".to_owned(),
+            code_context: context.to_owned(),
             location: None,
             severity: Some(severity::WARNING.to_owned()),
             value: String::new(),

@@ -12,6 +12,10 @@
 //!    and makes their snippets;
 //! 5. MinLog records exactly the entries returned; [`TextRanking::decorate`] adds the snippets
 //!    to the response as the slot [`SNIPPET_SLOT`].
+//!
+//! The `DDSConsentFiltered` warning of a full-text answer does not say whether a matching
+//! document was withheld (that would tell that a withheld document contains the words): it is
+//! given whenever the citizen's directives could withhold anything from this caller.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -100,6 +104,7 @@ pub(super) async fn find(
         },
         warnings,
         ranking: Some(TextRanking {
+            patient_id: parsed.patient_id.clone(),
             matches,
             snippets: HashMap::new(),
         }),
@@ -116,12 +121,18 @@ fn status_of(xml: &str) -> Option<String> {
 
 /// Steps 4 and 5 (see the module documentation).
 pub struct TextRanking {
+    /// The patient searched (CX, as the registry stores it).
+    patient_id: String,
     matches: search::Matches,
     /// Snippets of the entries returned, by entryUUID.
     snippets: HashMap<String, String>,
 }
 
 impl TextRanking {
+    pub fn patient_id(&self) -> &str {
+        &self.patient_id
+    }
+
     /// Orders the consent-filtered answer by relevance among its own entries and keeps the
     /// snippets of those entries.
     pub fn arrange(
