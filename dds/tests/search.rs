@@ -420,3 +420,62 @@ async fn search_follows_a_postgresql_registry() {
     );
     drop(server);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_metadata_update_is_searched_as_its_new_version() {
+    const CPR: &str = "2512489996";
+    let server = TestServer::start().await;
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples");
+    // A CDA document: its narrative is indexed (read from the repository by hash).
+    submit_file(
+        &server.base,
+        server.data_dir(),
+        &samples.join("documents/apd-2512489996-kol-kontrol.xml"),
+    )
+    .await;
+    let card = server.card(Role::Doctor, Some(DOCTOR));
+    let search_for = |text: &'static str, statuses: &'static [&'static str]| {
+        let envelope = with_card(&search_request_for(CPR, text, statuses), &card);
+        let server = &server;
+        async move {
+            let (status, body) = server.post("/xds/registry", envelope).await;
+            assert_eq!(status, 200, "{body}");
+            answer(&body)
+        }
+    };
+    let found = search_for("Lungemedicinsk afdeling", &[]).await;
+    assert_eq!(found.hits.len(), 1, "{found:?}");
+    let original = found.hits[0].clone();
+    assert!(
+        original
+            .snippet
+            .as_deref()
+            .unwrap_or_default()
+            .contains("«Lungemedicinsk»"),
+        "the narrative of the CDA document is searched: {original:?}"
+    );
+    assert!(search_for("tolk polsk", &[]).await.hits.is_empty());
+
+    // The ITI-57 sample's new version (comments: the patient wants an interpreter), of ours.
+    let update = sample("iti-57/update-document-metadata.xml")
+        .replace(
+            "urn:uuid:ee983d75-3a3a-55a3-b15c-0f0ca84afd2a",
+            &original.entry_uuid,
+        )
+        .replace(
+            "2.25.335118424317461607342625769023891058594",
+            &original.unique_id,
+        );
+    let body = soap(&server, "/xds/registry", &update, Role::System).await;
+    assert!(body.contains("ResponseStatusType:Success"), "{body}");
+
+    let updated = search_for("tolk polsk", &[]).await;
+    assert_eq!(updated.hits.len(), 1, "{updated:?}");
+    assert_ne!(updated.hits[0].entry_uuid, original.entry_uuid);
+    let approved = search_for("Lungemedicinsk", &[]).await;
+    assert_eq!(approved.hits.len(), 1);
+    assert_eq!(approved.hits[0].entry_uuid, updated.hits[0].entry_uuid);
+    let deprecated = search_for("Lungemedicinsk", &["Deprecated"]).await;
+    assert_eq!(deprecated.hits.len(), 1);
+    assert_eq!(deprecated.hits[0].entry_uuid, original.entry_uuid);
+}
