@@ -398,18 +398,18 @@ async fn consent_filtered_answer(
             value: String::new(),
         });
     }
-    let objects = result
-        .into_response()
-        .map_err(|e| internal_fault(&e, relates_to))?;
-    Ok(AdhocQueryResponse {
+    let mut response = AdhocQueryResponse {
         response: RegistryResponse {
             status: response_status::SUCCESS.to_owned(),
             errors: error_list(warnings),
             ..RegistryResponse::default()
         },
-        registry_object_list: objects.into_registry_object_list(),
         ..AdhocQueryResponse::default()
-    })
+    };
+    result
+        .answer_into(&mut response)
+        .map_err(|e| internal_fault(&e, relates_to))?;
+    Ok(response)
 }
 
 /// Logs a registration, update or delete once it is answered: `allowed` if it was written,
