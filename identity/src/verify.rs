@@ -77,9 +77,8 @@ impl VerifyConfig {
     }
 }
 
-/// Most verified cards remembered (see [`VerifiedCards`]); a card is a few hundred bytes of
-/// `Caller`, so this bounds the cache to about a megabyte.
-const VERIFIED_CARDS_MAX: usize = 4096;
+/// Most verified signatures remembered (see [`VerifiedSignatures`]).
+const VERIFIED_SIGNATURES_MAX: usize = 4096;
 
 /// Verifies ID cards against a trust store.
 #[derive(Debug, Clone)]
@@ -87,42 +86,35 @@ pub struct Verifier {
     trust: TrustStore,
     config: VerifyConfig,
     /// Shared by clones: they verify against the same trust store and configuration.
-    verified: Arc<Mutex<VerifiedCards>>,
+    verified: Arc<Mutex<VerifiedSignatures>>,
 }
 
-/// Cards this verifier accepted, by the SHA-256 of exactly the XML it verified.
+/// Signed assertions whose signature verified, by the SHA-256 of what the signature covers.
 ///
-/// A client sends the same card with every request for as long as it is valid, and checking
-/// its signature (DOM, exclusive c14n, RSA) was a ninth of an ITI-18 request's CPU. The outcome
-/// of steps 1–3 and 5 depends only on those bytes and on this verifier's trust store and
-/// configuration, which never change; only the time checks depend on the moment. So an
-/// accepted card's `Caller` is remembered together with its validity window and the trusted
-/// certificate that verified it, and a later request with the very same bytes is accepted
-/// from here only while both are still valid at that moment; otherwise it is verified in full
-/// again (which then gives the precise rejection). Rejections are never remembered: every
-/// rejected attempt is checked, and recorded, on its own.
+/// A client sends the same card with every request for as long as it is valid (in a header
+/// whose `wsu:Timestamp` changes), and checking its signature (exclusive c14n, digest, RSA)
+/// was most of card verification, a ninth of an ITI-18 request's CPU. Once the header passed
+/// the structural checks (step 2: one assertion, a direct child of the header, its one
+/// signature its last child, no id twice), the signature's outcome depends only on the
+/// assertion's bytes, the namespaces in scope at it (all declared on the header's start tag,
+/// see `scan::build_document`) and the trust store, which never changes in a verifier's life;
+/// and on the moment only through the certificate's validity. So the digest of the header's
+/// start tag and the assertion's bytes is remembered with the index of the trusted certificate
+/// that verified it, and the same signed content is accepted again without cryptography only
+/// while that certificate is valid. Everything else (gate, DOM, structure, the card's window
+/// and attributes) is checked on every request, and failures are never remembered.
 #[derive(Debug, Default)]
-struct VerifiedCards {
-    by_digest: HashMap<[u8; 32], VerifiedCard>,
+struct VerifiedSignatures {
+    signer_by_digest: HashMap<[u8; 32], usize>,
 }
 
-#[derive(Debug, Clone)]
-struct VerifiedCard {
-    caller: Caller,
-    not_before: OffsetDateTime,
-    /// Index in the trust store of the certificate whose key verified the signature.
-    signer: usize,
-}
-
-impl VerifiedCards {
-    fn remember(&mut self, digest: [u8; 32], card: VerifiedCard, now: OffsetDateTime) {
-        if self.by_digest.len() >= VERIFIED_CARDS_MAX {
-            self.by_digest.retain(|_, c| c.caller.valid_until > now);
-            if self.by_digest.len() >= VERIFIED_CARDS_MAX {
-                self.by_digest.clear();
-            }
+impl VerifiedSignatures {
+    fn remember(&mut self, digest: [u8; 32], signer: usize) {
+        if self.signer_by_digest.len() >= VERIFIED_SIGNATURES_MAX {
+            // Cards live at most a day; starting over costs one verification per live card.
+            self.signer_by_digest.clear();
         }
-        self.by_digest.insert(digest, card);
+        self.signer_by_digest.insert(digest, signer);
     }
 }
 
@@ -164,10 +156,6 @@ impl Verifier {
         now: OffsetDateTime,
     ) -> Result<Caller, Rejection> {
         let xml = scan::build_document(header, in_scope_namespaces)?;
-        let digest: [u8; 32] = Sha256::digest(xml.as_bytes()).into();
-        if let Some(caller) = self.remembered(&digest, now) {
-            return Ok(caller);
-        }
         scan::gate(&xml)?;
         let doc = uppsala::parse(&xml)
             .map_err(|_| Rejection::Malformed("the header is not well-formed XML".into()))?;
@@ -180,39 +168,36 @@ impl Verifier {
             ));
         }
         let structure = self.check_structure(&doc, root)?;
-        let signer = self.check_signature(&doc, &xml, &structure, now)?;
-        let caller = read_card(&doc, structure.assertion, now, self.config.clock_skew())?;
-        if let Some(signer) = signer {
-            let not_before = child(&doc, structure.assertion, ns::SAML2, "Conditions")
-                .map(|conditions| instant(&doc, conditions, "NotBefore"));
-            if let Some(Ok(not_before)) = not_before {
-                let card = VerifiedCard {
-                    caller: caller.clone(),
-                    not_before,
-                    signer,
-                };
-                if let Ok(mut verified) = self.verified.lock() {
-                    verified.remember(digest, card, now);
-                }
+        let signed_content = signed_content_digest(&xml);
+        let remembered = signed_content.and_then(|digest| self.remembered_signer(&digest, now));
+        if remembered.is_none() {
+            let signer = self.check_signature(&doc, &xml, &structure, now)?;
+            if let (Some(digest), Some(signer)) = (signed_content, signer)
+                && let Ok(mut verified) = self.verified.lock()
+            {
+                verified.remember(digest, signer);
             }
         }
-        Ok(caller)
+        read_card(&doc, structure.assertion, now, self.config.clock_skew())
     }
 
-    /// The caller of a card with exactly these bytes that was accepted before, if the card and
-    /// the certificate that verified it are both still valid at `now` (the checks of
-    /// `read_card` and `TrustStore::keys_manager`).
-    fn remembered(&self, digest: &[u8; 32], now: OffsetDateTime) -> Option<Caller> {
-        let verified = self.verified.lock().ok()?;
-        let card = verified.by_digest.get(digest)?;
-        let skew = self.config.clock_skew();
-        let card_valid = now + skew >= card.not_before && now - skew < card.caller.valid_until;
-        let signer_valid = self
-            .trust
+    /// How many verified signatures this verifier (and its clones) remembers.
+    pub fn remembered_signatures(&self) -> usize {
+        self.verified
+            .lock()
+            .map(|v| v.signer_by_digest.len())
+            .unwrap_or(0)
+    }
+
+    /// The trusted certificate that verified this signed content before, if it is still valid
+    /// at `now` (the check `TrustStore::keys_manager` makes).
+    fn remembered_signer(&self, digest: &[u8; 32], now: OffsetDateTime) -> Option<usize> {
+        let signer = *self.verified.lock().ok()?.signer_by_digest.get(digest)?;
+        self.trust
             .certs()
-            .get(card.signer)
-            .is_some_and(|cert| cert.is_valid_at(now));
-        (card_valid && signer_valid).then(|| card.caller.clone())
+            .get(signer)
+            .is_some_and(|cert| cert.is_valid_at(now))
+            .then_some(signer)
     }
 
     /// Verifies a bare card (the `saml:Assertion` XML, as the JSON APIs receive it base64-encoded
@@ -490,6 +475,45 @@ impl Verifier {
                 Rejection::UntrustedIssuer
             }
             _ => Rejection::SignatureInvalid("digest or signature value does not match"),
+        }
+    }
+}
+
+/// SHA-256 of what decides a signature's outcome once the structure is checked: the header's
+/// start tag (every namespace in scope at the assertion is declared there) and the exact bytes
+/// of the assertion, its direct child. `None` if they cannot be told apart, and then nothing
+/// is remembered.
+fn signed_content_digest(xml: &str) -> Option<[u8; 32]> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut depth = 0usize;
+    let mut root_start_tag_end = None;
+    let mut assertion_start = None;
+    loop {
+        let before = usize::try_from(reader.buffer_position()).ok()?;
+        match reader.read_event().ok()? {
+            Event::Start(element) => {
+                depth += 1;
+                if depth == 1 {
+                    root_start_tag_end = Some(usize::try_from(reader.buffer_position()).ok()?);
+                } else if depth == 2 && element.local_name().as_ref() == "Assertion" {
+                    assertion_start = Some(before);
+                }
+            }
+            Event::End(_) => {
+                if depth == 2
+                    && let Some(start) = assertion_start
+                {
+                    let end = usize::try_from(reader.buffer_position()).ok()?;
+                    let mut hasher = Sha256::new();
+                    hasher.update(xml.get(..root_start_tag_end?)?.as_bytes());
+                    hasher.update(xml.get(start..end)?.as_bytes());
+                    return Some(hasher.finalize().into());
+                }
+                depth = depth.checked_sub(1)?;
+            }
+            Event::Eof => return None,
+            _ => {}
         }
     }
 }
