@@ -500,7 +500,11 @@ async fn a_crash_between_upload_and_registration_leaves_an_object_the_collector_
     );
     drop(crashing);
     let orphan = sha1_hex(&sample_document());
-    assert_eq!(f.objects(), std::slice::from_ref(&orphan), "uploaded, not registered");
+    assert_eq!(
+        f.objects(),
+        std::slice::from_ref(&orphan),
+        "uploaded, not registered"
+    );
 
     // Restart: local orphans go at once, the object after the grace.
     assert_eq!(f.store.collect_orphans().unwrap(), 0);
