@@ -103,13 +103,9 @@ impl App {
             PatientPolicy::Any => registry::PatientPolicy::Any,
             PatientPolicy::Known => registry::PatientPolicy::Known,
         };
-        let repository = Arc::new(open_repository(
-            &config,
-            &verifier,
-            registry.clone(),
-            patient_policy,
-            opener,
-        )?);
+        let repository = Arc::new(
+            open_repository(&config, &verifier, registry.clone(), patient_policy, opener).await?,
+        );
         if config.role == Role::All && opener == Opener::Service {
             spawn_garbage_collection(repository.clone(), registry.clone(), config.gc_grace);
         }
@@ -213,7 +209,7 @@ fn spawn_garbage_collection(
 /// The repository over `DATA/documents/` or `[object_store]`, wired for the role (see the module documentation).
 /// The service collects the temporary files a previous run left behind, before any request can start an
 /// upload.
-fn open_repository(
+async fn open_repository(
     config: &Config,
     verifier: &Verifier,
     registry: Arc<dyn RegistryStore>,
@@ -223,6 +219,7 @@ fn open_repository(
     let documents: Arc<dyn repository::DocumentStore> = match &config.object_store {
         Some(s3) => Arc::new(
             repository::ObjectDocumentStore::open_s3(s3, &config.data, config.document_bytes_max)
+                .await
                 .with_context(|| format!("cannot open the object storage {}", s3.url()))?,
         ),
         None => Arc::new(

@@ -276,6 +276,31 @@ async fn iti41_then_iti43_round_trips_the_exact_bytes_through_the_bucket() {
 }
 
 #[tokio::test]
+async fn a_bucket_that_refuses_the_credentials_stops_the_start() {
+    let s3 = s3::S3Server::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let toml = config_toml(&s3).replace(s3::SECRET_ACCESS_KEY, "wrong-secret");
+    let config_path = data.path().join("dds.toml");
+    std::fs::write(&config_path, toml).unwrap();
+    let config = Config::load(ServeFlags {
+        listen: Some("127.0.0.1:0".into()),
+        data: Some(data.path().to_owned()),
+        config: Some(config_path),
+        ..ServeFlags::default()
+    })
+    .unwrap();
+    let Err(error) = Server::start(config).await else {
+        panic!("the service started without a usable bucket");
+    };
+    let message = format!("{error:#}");
+    assert!(
+        message.contains("cannot open the object storage s3://dds-documents/region-h"),
+        "{message}"
+    );
+    assert!(!message.contains("wrong-secret"), "{message}");
+}
+
+#[tokio::test]
 async fn invalid_metadata_uploads_nothing() {
     let s3 = s3::S3Server::start().await;
     let data = tempfile::tempdir().unwrap();
@@ -319,6 +344,7 @@ async fn unreferenced_objects_are_collected_after_the_grace_and_referenced_ones_
         data.path(),
         1024,
     )
+    .await
     .unwrap();
     let staged = repository::stage_bytes(&store, b"crashed before registering")
         .await

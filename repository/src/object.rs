@@ -43,7 +43,9 @@ use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
-use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use object_store::{
+    ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig, WriteMultipart,
+};
 use sha1::{Digest, Sha1};
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 
@@ -106,8 +108,9 @@ pub struct S3Settings {
     /// Allow an `http://` endpoint (local test servers); off by default.
     pub allow_http: bool,
     /// How long the server may stay silent while a request or an answer streams, and for
-    /// connecting. There is no overall timeout: a large document streams to a slow caller for
-    /// as long as it keeps reading.
+    /// connecting; also how long one operation is retried (with back-off) on server errors and
+    /// lost connections. There is no overall timeout: a large document streams to a slow
+    /// caller for as long as it keeps reading.
     pub timeout: Duration,
 }
 
@@ -179,11 +182,15 @@ impl S3Settings {
             .with_timeout_disabled()
             .with_connect_timeout(self.timeout)
             .with_read_timeout(self.timeout);
+        // object_store's default keeps retrying for three minutes; a caller waits on this.
+        let mut retry = RetryConfig::default();
+        retry.retry_timeout = self.timeout;
         let mut builder = AmazonS3Builder::new()
             .with_bucket_name(&self.bucket)
             .with_region(&self.region)
             .with_allow_http(self.allow_http)
-            .with_client_options(options);
+            .with_client_options(options)
+            .with_retry(retry);
         if let Some(endpoint) = &self.endpoint {
             builder = builder.with_endpoint(endpoint);
         }
@@ -229,8 +236,10 @@ impl ObjectDocumentStore {
         })
     }
 
-    /// Opens the store the settings name.
-    pub fn open_s3(
+    /// Opens the store the settings name and lists its documents' prefix once, so that a
+    /// wrong endpoint, bucket, credential or a missing list permission (the collector needs
+    /// it) stops the start instead of failing the first ITI-41.
+    pub async fn open_s3(
         settings: &S3Settings,
         data: &Path,
         document_bytes_max: u64,
@@ -238,7 +247,14 @@ impl ObjectDocumentStore {
         let objects = settings.build().map_err(|e| StoreError::Task {
             detail: e.to_string(),
         })?;
-        ObjectDocumentStore::open(objects, &settings.prefix, data, document_bytes_max)
+        let store = ObjectDocumentStore::open(objects, &settings.prefix, data, document_bytes_max)?;
+        let documents = store.prefix.clone().join(crate::store::SHA1_DIR);
+        store
+            .objects
+            .list_with_delimiter(Some(&documents))
+            .await
+            .map_err(|e| object_error("list", documents.as_ref(), e))?;
+        Ok(store)
     }
 
     /// `<prefix>/sha1/ab/cd/<sha1>`, the same layout as the local files.

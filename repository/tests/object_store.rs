@@ -97,8 +97,9 @@ impl Fixture {
         settings.access_key_id = Some(s3::ACCESS_KEY_ID.to_owned());
         settings.secret_access_key = Some(Secret::new(s3::SECRET_ACCESS_KEY));
         settings.allow_http = true;
-        let store =
-            ObjectDocumentStore::open_s3(&settings, data.path(), document_bytes_max).unwrap();
+        let store = ObjectDocumentStore::open_s3(&settings, data.path(), document_bytes_max)
+            .await
+            .unwrap();
         Fixture {
             server,
             data,
@@ -557,6 +558,27 @@ async fn a_commit_since_the_listing_keeps_the_object() {
         "{collected:?}"
     );
     assert!(f.store.exists(&stored.sha1).await.unwrap());
+}
+
+#[tokio::test]
+async fn a_wrong_secret_or_bucket_stops_the_open() {
+    let server = S3Server::start().await;
+    let data = tempfile::tempdir().unwrap();
+    for (bucket, secret) in [
+        (s3::BUCKET, "not-the-secret"),
+        ("no-such-bucket", s3::SECRET_ACCESS_KEY),
+    ] {
+        let mut settings = S3Settings::from_url(&format!("s3://{bucket}/{PREFIX}")).unwrap();
+        settings.endpoint = Some(server.endpoint.clone());
+        settings.access_key_id = Some(s3::ACCESS_KEY_ID.to_owned());
+        settings.secret_access_key = Some(Secret::new(secret));
+        settings.allow_http = true;
+        let err = ObjectDocumentStore::open_s3(&settings, data.path(), 1024)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Object { .. }), "{bucket}: {err}");
+        assert!(!err.to_string().contains(secret), "{err}");
+    }
 }
 
 #[tokio::test]
