@@ -183,8 +183,10 @@ impl S3Settings {
             .with_connect_timeout(self.timeout)
             .with_read_timeout(self.timeout);
         // object_store's default keeps retrying for three minutes; a caller waits on this.
-        let mut retry = RetryConfig::default();
-        retry.retry_timeout = self.timeout;
+        let retry = RetryConfig {
+            retry_timeout: self.timeout,
+            ..RetryConfig::default()
+        };
         let mut builder = AmazonS3Builder::new()
             .with_bucket_name(&self.bucket)
             .with_region(&self.region)
