@@ -206,9 +206,9 @@ fn spawn_garbage_collection(
     });
 }
 
-/// The repository over `DATA/documents/` or `[object_store]`, wired for the role (see the module documentation).
-/// The service collects the temporary files a previous run left behind, before any request can start an
-/// upload.
+/// The repository over `DATA/documents/` or `[object_store]`, wired for the role (see the
+/// module documentation). The service collects the temporary files a previous run left behind,
+/// before any request can start an upload.
 async fn open_repository(
     config: &Config,
     verifier: &Verifier,
