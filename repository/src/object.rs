@@ -550,7 +550,8 @@ impl<R: AsyncRead + Unpin> AsyncRead for VerifyingReader<R> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        if self.verified {
+        // No room means no read, not the end: nothing to check.
+        if self.verified || buf.remaining() == 0 {
             return Poll::Ready(Ok(()));
         }
         let before = buf.filled().len();
