@@ -103,13 +103,9 @@ impl App {
             PatientPolicy::Any => registry::PatientPolicy::Any,
             PatientPolicy::Known => registry::PatientPolicy::Known,
         };
-        let repository = Arc::new(open_repository(
-            &config,
-            &verifier,
-            registry.clone(),
-            patient_policy,
-            opener,
-        )?);
+        let repository = Arc::new(
+            open_repository(&config, &verifier, registry.clone(), patient_policy, opener).await?,
+        );
         if config.role == Role::All && opener == Opener::Service {
             spawn_garbage_collection(repository.clone(), registry.clone(), config.gc_grace);
         }
@@ -142,10 +138,19 @@ pub fn describe_stores(config: &Config) -> Vec<String> {
         ),
         None => format!("registry store: SQLite, {data}/{REGISTRY_DB}"),
     };
+    let documents = match &config.object_store {
+        Some(s3) => format!(
+            "documents: object storage {} at {}, uploads staged in {data}/documents/tmp",
+            s3.url(),
+            s3.endpoint.as_deref().unwrap_or("AWS S3")
+        ),
+        None => format!("documents: files, {data}/documents"),
+    };
     vec![
         registry,
         format!("consent store: SQLite, {data}/{CONSENT_DB}"),
         format!("MinLog, rejected attempts and the BRS outbox: SQLite, {data}/{MINLOG_DB}"),
+        documents,
     ]
 }
 
@@ -201,20 +206,27 @@ fn spawn_garbage_collection(
     });
 }
 
-/// The repository over `DATA/documents/`, wired for the role (see the module documentation).
-/// The service collects the temporary files a previous run left behind, before any request can start an
-/// upload.
-fn open_repository(
+/// The repository over `DATA/documents/` or `[object_store]`, wired for the role (see the
+/// module documentation). The service collects the temporary files a previous run left behind,
+/// before any request can start an upload.
+async fn open_repository(
     config: &Config,
     verifier: &Verifier,
     registry: Arc<dyn RegistryStore>,
     patient_policy: registry::PatientPolicy,
     opener: Opener,
 ) -> anyhow::Result<repository::Repository> {
-    let documents: Arc<dyn repository::DocumentStore> = Arc::new(
-        repository::LocalDocumentStore::open(&config.data, config.document_bytes_max)
-            .context("cannot open the document store")?,
-    );
+    let documents: Arc<dyn repository::DocumentStore> = match &config.object_store {
+        Some(s3) => Arc::new(
+            repository::ObjectDocumentStore::open_s3(s3, &config.data, config.document_bytes_max)
+                .await
+                .with_context(|| format!("cannot open the object storage {}", s3.url()))?,
+        ),
+        None => Arc::new(
+            repository::LocalDocumentStore::open(&config.data, config.document_bytes_max)
+                .context("cannot open the document store")?,
+        ),
+    };
     if opener == Opener::Service {
         let orphans = documents
             .collect_orphans()
@@ -326,6 +338,7 @@ mod tests {
                 "registry store: SQLite, /srv/dds/registry.sqlite",
                 "consent store: SQLite, /srv/dds/consent.sqlite",
                 "MinLog, rejected attempts and the BRS outbox: SQLite, /srv/dds/minlog.sqlite",
+                "documents: files, /srv/dds/documents",
             ]
         );
         let on_postgres = describe_stores(&config(Some("postgres://dds:s3cret@db:5432/dds")));
@@ -338,5 +351,22 @@ mod tests {
             "consent store: SQLite, /srv/dds/consent.sqlite"
         );
         assert!(!on_postgres.concat().contains("s3cret"));
+
+        let on_s3 = describe_stores(
+            &Config::load(ServeFlags {
+                data: Some("/srv/dds".into()),
+                object_store_url: Some("s3://dds-documents/region-h".into()),
+                object_store_endpoint: Some("https://s3.example.net".into()),
+                object_store_access_key_id: Some("dds".into()),
+                object_store_secret_access_key: Some("s3cret".parse().unwrap()),
+                ..ServeFlags::default()
+            })
+            .unwrap(),
+        );
+        assert_eq!(
+            on_s3[3],
+            "documents: object storage s3://dds-documents/region-h at https://s3.example.net, uploads staged in /srv/dds/documents/tmp"
+        );
+        assert!(!on_s3.concat().contains("s3cret"));
     }
 }

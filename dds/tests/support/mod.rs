@@ -2,6 +2,7 @@
 //! STS, and the helpers every HTTP test needs.
 #![allow(dead_code)] // each test file uses a different part of it
 
+pub mod s3;
 pub mod served;
 
 use std::path::Path;
