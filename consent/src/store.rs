@@ -24,6 +24,9 @@ use crate::directive::{Block, BlockId, Directives, NewBlock, OptOut};
 /// requests at once (each is one short query) and the API's changes.
 pub const POSTGRES_CONNECTIONS_MAX: u32 = 8;
 
+/// The store's tables (both backends).
+pub const TABLES: [&str; 2] = ["opt_out", "block"];
+
 /// A storage problem. Callers treat it as internal: a decision that cannot read the
 /// directives must not allow anything (fail closed).
 #[derive(Debug, thiserror::Error)]

@@ -25,6 +25,16 @@ use tokio::sync::Notify;
 
 use crate::backend::Engine;
 
+/// The store's tables (both backends).
+pub const TABLES: [&str; 6] = [
+    "rejected_attempt",
+    "access_record",
+    "followup_outbox",
+    "followup_head",
+    "minlog_forward_cursor",
+    "minlog_forward_dead",
+];
+
 /// Most rows one list call returns, whatever the caller asks for.
 pub const LIST_LIMIT_MAX: u32 = 500;
 
@@ -190,6 +200,25 @@ impl AuditStore {
     /// Closes the store's connections (waits for those in use to be returned).
     pub async fn close(&self) {
         dispatch!(self, e => e.pool.close().await)
+    }
+
+    /// On PostgreSQL, the bytes the named tables of this store's schema take with their
+    /// indexes (for `/metrics`; any store's tables in the same schema may be named); `None` on
+    /// SQLite, whose file is measured instead.
+    pub async fn postgres_table_bytes(&self, tables: &[&str]) -> Result<Option<u64>, AuditError> {
+        let Engines::Postgres(engine) = &self.engine else {
+            return Ok(None);
+        };
+        let tables: Vec<String> = tables.iter().map(|t| (*t).to_owned()).collect();
+        let bytes: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::BIGINT \
+             FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace \
+             WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relname = ANY($1)",
+        )
+        .bind(tables)
+        .fetch_one(&engine.pool)
+        .await?;
+        Ok(Some(u64::try_from(bytes).unwrap_or(0)))
     }
 
     /// Notified whenever this store commits a follow-up (see the field's docs).
