@@ -7,8 +7,12 @@
 //! in order per patient, with back-off and dead-lettering ([`delivery`]).
 //!
 //! Invariants:
-//! - Records are committed durably (SQLite WAL with `synchronous=FULL`) before the call that
-//!   writes them returns; a caller that gets `Ok` may answer its client.
+//! - Records are committed durably (SQLite WAL with `synchronous=FULL`; PostgreSQL with
+//!   `synchronous_commit = on`) before the call that writes them returns; a caller that gets
+//!   `Ok` may answer its client.
+//! - The store is one SQLite file ([`AuditStore::open`]) or a PostgreSQL schema that several
+//!   instances share ([`AuditStore::open_postgres`]); the SQL is the same on both (see
+//!   `backend`), and so is every invariant here.
 //! - Records are append-only: nothing here updates or deletes them. Follow-ups change only
 //!   their delivery state (see [`outbox`]).
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
