@@ -37,6 +37,11 @@ pub(crate) trait Backend: Database {
     /// the snapshot's in-progress transactions is ([`Backend::SNAPSHOT_SETTLED`]), the first
     /// record after the cursor, read again, is final. SQLite commits one writer at a time, in
     /// id order: `None`.
+    ///
+    /// The snapshot's in-progress transactions are those of the whole database server, so a
+    /// transaction someone holds open (any database, any client) delays forwarding until it
+    /// ends: delayed, never skipped. Narrowing the wait to transactions that write this
+    /// store would need their ids, which only the server's activity view has.
     const RECORD_AFTER_WITH_SNAPSHOT: Option<&'static str>;
 
     /// PostgreSQL only: whether none of the transactions in progress in snapshot `$1` still
