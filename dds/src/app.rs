@@ -4,10 +4,12 @@
 //! the data directory, the development STS (unless disabled) and the stores, applying their
 //! migrations, so a service that answers `/healthz` is ready to serve.
 //!
-//! The registry store is PostgreSQL when `database_url` is set (several instances may share
-//! it), else `DATA/registry.sqlite`; consent and MinLog (with the BRS outbox) are SQLite files
-//! in the data directory whatever the registry uses, until they get PostgreSQL stores too
-//! ([`describe_stores`] says at start which is where).
+//! With `database_url` every store is in that PostgreSQL database (schema), where several
+//! instances share them: the registry, consent, and MinLog with the rejected attempts, the
+//! BRS outbox and the forwarding cursor. Without it they are SQLite files in the data
+//! directory (`registry.sqlite`, `consent.sqlite`, `minlog.sqlite`). Documents and the
+//! development STS are in the data directory either way ([`describe_stores`] says at start
+//! which is where).
 //!
 //! How the repository is wired depends on the role:
 //! - `all`: it registers in and looks up from the registry store of this process; foreign
@@ -91,13 +93,31 @@ impl App {
                 "no STS is trusted: set trusted_sts_certs or leave trust_dev_sts on, or no card can ever be accepted"
             );
         }
-        let audit = AuditStore::open(&config.data.join(MINLOG_DB))
-            .await
-            .context("cannot open the audit store")?;
+        let audit = match &config.database_url {
+            Some(url) => AuditStore::open_postgres(url).await.with_context(|| {
+                format!(
+                    "cannot open the audit store on PostgreSQL at {}",
+                    redacted_database_url(url)
+                )
+            })?,
+            None => AuditStore::open(&config.data.join(MINLOG_DB))
+                .await
+                .context("cannot open the audit store")?,
+        };
         let registry = open_registry_store(&config).await?;
-        let consent = consent::ConsentStore::open(&config.data.join(CONSENT_DB))
-            .await
-            .context("cannot open the consent store")?;
+        let consent = match &config.database_url {
+            Some(url) => consent::ConsentStore::open_postgres(url)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot open the consent store on PostgreSQL at {}",
+                        redacted_database_url(url)
+                    )
+                })?,
+            None => consent::ConsentStore::open(&config.data.join(CONSENT_DB))
+                .await
+                .context("cannot open the consent store")?,
+        };
         let verifier = Verifier::new(trust, config.identity.clone());
         let patient_policy = match config.patient_policy {
             PatientPolicy::Any => registry::PatientPolicy::Any,
@@ -126,17 +146,14 @@ impl App {
     }
 }
 
-/// Where each store of this process lives, one line per part, for the start-up banner.
-/// The registry is on PostgreSQL when `database_url` is set; consent, MinLog (with the
-/// rejected attempts and the BRS outbox) stay in the data directory's SQLite files for now.
+/// Where each store of this process lives, one line per part, for the start-up banner:
+/// all of them on PostgreSQL when `database_url` is set, else the data directory's SQLite
+/// files.
 pub fn describe_stores(config: &Config) -> Vec<String> {
     let data = config.data.display();
-    let registry = match &config.database_url {
-        Some(url) => format!(
-            "registry store: PostgreSQL at {}",
-            redacted_database_url(url)
-        ),
-        None => format!("registry store: SQLite, {data}/{REGISTRY_DB}"),
+    let place = |file: &str| match &config.database_url {
+        Some(url) => format!("PostgreSQL at {}", redacted_database_url(url)),
+        None => format!("SQLite, {data}/{file}"),
     };
     let documents = match &config.object_store {
         Some(s3) => format!(
@@ -147,9 +164,12 @@ pub fn describe_stores(config: &Config) -> Vec<String> {
         None => format!("documents: files, {data}/documents"),
     };
     vec![
-        registry,
-        format!("consent store: SQLite, {data}/{CONSENT_DB}"),
-        format!("MinLog, rejected attempts and the BRS outbox: SQLite, {data}/{MINLOG_DB}"),
+        format!("registry store: {}", place(REGISTRY_DB)),
+        format!("consent store: {}", place(CONSENT_DB)),
+        format!(
+            "MinLog, rejected attempts and the BRS outbox: {}",
+            place(MINLOG_DB)
+        ),
         documents,
     ]
 }
@@ -347,8 +367,11 @@ mod tests {
             "registry store: PostgreSQL at postgres://dds:***@db:5432/dds"
         );
         assert_eq!(
-            on_postgres[1],
-            "consent store: SQLite, /srv/dds/consent.sqlite"
+            on_postgres[1..3],
+            [
+                "consent store: PostgreSQL at postgres://dds:***@db:5432/dds",
+                "MinLog, rejected attempts and the BRS outbox: PostgreSQL at postgres://dds:***@db:5432/dds",
+            ]
         );
         assert!(!on_postgres.concat().contains("s3cret"));
 

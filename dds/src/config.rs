@@ -217,8 +217,9 @@ pub struct ServeFlags {
     /// [default: ./data].
     #[arg(long, env = "DDS_DATA")]
     pub data: Option<PathBuf>,
-    /// The registry's metadata on PostgreSQL (`postgres://user:password@host:port/database`)
-    /// instead of SQLite in the data directory [default: SQLite].
+    /// The stores on PostgreSQL (`postgres://user:password@host:port/database`): registry
+    /// metadata, consent, MinLog and the BRS outbox, shared by every instance given the same
+    /// URL, instead of SQLite in the data directory [default: SQLite].
     #[arg(long, env = "DDS_DATABASE_URL")]
     pub database_url: Option<String>,
     /// Configuration file (TOML); flags and environment variables override its keys.
