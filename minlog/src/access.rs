@@ -125,12 +125,20 @@ impl AuditStore {
         record: &AccessRecord,
         order_followup: bool,
     ) -> Result<RecordedAccess, AuditError> {
-        let recorded = dispatch!(self, e => e.record_access(record, order_followup).await)?;
-        if recorded.followup_event_id.is_some() {
-            // A permit is kept if the worker is busy, so this commit is never missed.
-            self.followup_committed.notify_one();
-        }
-        Ok(recorded)
+        self.record_accesses(vec![(record.clone(), order_followup)])
+            .await?
+            .pop()
+            .ok_or(AuditError::CommitterStopped)
+    }
+
+    /// Commits access records (each with whether it orders a follow-up) in one transaction,
+    /// grouped with other callers' records that are waiting at the same moment
+    /// ([`crate::group_commit`]); returns once all are durable, in the order given.
+    pub async fn record_accesses(
+        &self,
+        records: Vec<(AccessRecord, bool)>,
+    ) -> Result<Vec<RecordedAccess>, AuditError> {
+        self.committer.commit(records).await
     }
 
     /// A patient's access records, newest first, optionally within `[from, to)` (RFC 3339
@@ -198,77 +206,26 @@ where
     for<'r> &'r str: ColumnIndex<DB::Row>,
     usize: ColumnIndex<DB::Row>,
 {
-    async fn record_access(
+    /// Commits `records` (each with whether it orders a follow-up) in one transaction, in the
+    /// order given; returns once all are durable, or commits none.
+    pub(crate) async fn record_accesses(
         &self,
-        record: &AccessRecord,
-        order_followup: bool,
-    ) -> Result<RecordedAccess, AuditError> {
-        let documents = serde_json::to_string(&record.documents)
-            .map_err(|e| AuditError::Corrupt(e.to_string()))?;
+        records: &[(&AccessRecord, bool)],
+    ) -> Result<Vec<RecordedAccess>, AuditError> {
         let mut tx = self.pool.begin().await?;
         if let Some(sql) = DB::BEFORE_RECORD {
             sqlx::query(sql).execute(&mut *tx).await?;
         }
-        let record_id: i64 = sqlx::query_scalar(
-            "INSERT INTO access_record (time, patient_cpr, user_cpr, user_name, user_role, \
-             organisation_sor, organisation_cvr, organisation_name, it_system, on_behalf_of, \
-             action, documents, override_reason, outcome) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
-        )
-        .bind(record.time.as_str())
-        .bind(record.patient_cpr.as_str())
-        .bind(record.user_cpr.as_deref())
-        .bind(record.user_name.as_deref())
-        .bind(record.user_role.as_str())
-        .bind(record.organisation_sor.as_deref())
-        .bind(record.organisation_cvr.as_deref())
-        .bind(record.organisation_name.as_deref())
-        .bind(record.it_system.as_deref())
-        .bind(record.on_behalf_of.as_deref())
-        .bind(record.action.as_str())
-        .bind(documents.as_str())
-        .bind(record.override_reason.as_deref())
-        .bind(record.outcome.as_str())
-        .fetch_one(&mut *tx)
-        .await?;
-        let followup_event_id = if order_followup {
-            let event_id = uuid::Uuid::new_v4().to_string();
-            let payload = serde_json::json!({
-                "event_id": event_id,
-                "time": record.time,
-                "patient_cpr": record.patient_cpr,
-                "professional_cpr": record.user_cpr,
-                "organisation": {
-                    "sor": record.organisation_sor,
-                    "cvr": record.organisation_cvr,
-                    "name": record.organisation_name,
-                },
-                "on_behalf_of": record.on_behalf_of,
-                "action": record.action.as_str(),
-                "documents": record.documents,
-            });
-            let followup_id: i64 = sqlx::query_scalar(
-                "INSERT INTO followup_outbox (event_id, access_record_id, patient_cpr, payload, \
-                 state, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, 'pending', 0, $5) \
-                 RETURNING id",
-            )
-            .bind(event_id.as_str())
-            .bind(record_id)
-            .bind(record.patient_cpr.as_str())
-            .bind(payload.to_string())
-            .bind(record.time.as_str())
-            .fetch_one(&mut *tx)
-            .await?;
-            enqueue_head::<DB>(&mut tx, &record.patient_cpr, followup_id, &record.time).await?;
-            Some(event_id)
-        } else {
-            None
-        };
-        tx.commit().await?;
-        Ok(RecordedAccess {
-            record_id,
-            followup_event_id,
-        })
+        let mut recorded = Vec::with_capacity(records.len());
+        for (record, order_followup) in records {
+            recorded.push(insert_access::<DB>(&mut tx, record, *order_followup).await?);
+        }
+        // A failed commit may still have committed (a connection lost while committing): the
+        // group committer must not write such records again.
+        tx.commit()
+            .await
+            .map_err(|e| AuditError::CommitOutcomeUnknown(e.to_string()))?;
+        Ok(recorded)
     }
 
     async fn followups(&self, limit: u32) -> Result<Vec<Followup>, AuditError> {
@@ -348,6 +305,92 @@ where
         outcome: AccessOutcome::parse(&row.try_get::<String, _>("outcome")?)?,
     };
     Ok((row.try_get("id")?, record))
+}
+
+/// Writes one access record and, when `order_followup`, its follow-up, inside the caller's
+/// transaction.
+async fn insert_access<DB>(
+    connection: &mut DB::Connection,
+    record: &AccessRecord,
+    order_followup: bool,
+) -> Result<RecordedAccess, AuditError>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    i64: for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    let documents =
+        serde_json::to_string(&record.documents).map_err(|e| AuditError::Corrupt(e.to_string()))?;
+    let record_id: i64 = sqlx::query_scalar(
+        "INSERT INTO access_record (time, patient_cpr, user_cpr, user_name, user_role, \
+         organisation_sor, organisation_cvr, organisation_name, it_system, on_behalf_of, \
+         action, documents, override_reason, outcome) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+    )
+    .bind(record.time.as_str())
+    .bind(record.patient_cpr.as_str())
+    .bind(record.user_cpr.as_deref())
+    .bind(record.user_name.as_deref())
+    .bind(record.user_role.as_str())
+    .bind(record.organisation_sor.as_deref())
+    .bind(record.organisation_cvr.as_deref())
+    .bind(record.organisation_name.as_deref())
+    .bind(record.it_system.as_deref())
+    .bind(record.on_behalf_of.as_deref())
+    .bind(record.action.as_str())
+    .bind(documents.as_str())
+    .bind(record.override_reason.as_deref())
+    .bind(record.outcome.as_str())
+    .fetch_one(&mut *connection)
+    .await?;
+    let followup_event_id = if order_followup {
+        let event_id = uuid::Uuid::new_v4().to_string();
+        let payload = serde_json::json!({
+            "event_id": event_id,
+            "time": record.time,
+            "patient_cpr": record.patient_cpr,
+            "professional_cpr": record.user_cpr,
+            "organisation": {
+                "sor": record.organisation_sor,
+                "cvr": record.organisation_cvr,
+                "name": record.organisation_name,
+            },
+            "on_behalf_of": record.on_behalf_of,
+            "action": record.action.as_str(),
+            "documents": record.documents,
+        });
+        let followup_id: i64 = sqlx::query_scalar(
+            "INSERT INTO followup_outbox (event_id, access_record_id, patient_cpr, payload, \
+             state, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, 'pending', 0, $5) \
+             RETURNING id",
+        )
+        .bind(event_id.as_str())
+        .bind(record_id)
+        .bind(record.patient_cpr.as_str())
+        .bind(payload.to_string())
+        .bind(record.time.as_str())
+        .fetch_one(&mut *connection)
+        .await?;
+        enqueue_head::<DB>(
+            &mut *connection,
+            &record.patient_cpr,
+            followup_id,
+            &record.time,
+        )
+        .await?;
+        Some(event_id)
+    } else {
+        None
+    };
+    Ok(RecordedAccess {
+        record_id,
+        followup_event_id,
+    })
 }
 
 #[cfg(test)]

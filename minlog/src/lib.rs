@@ -56,6 +56,10 @@ pub enum AuditError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("audit store query failed: {0}")]
     Query(#[from] sqlx::Error),
+    #[error("the access log's committer has stopped; nothing more can be recorded")]
+    CommitterStopped,
+    #[error("committing access records failed and whether they were committed is unknown: {0}")]
+    CommitOutcomeUnknown(String),
     #[error("cursor {0:?} is not one this API handed out")]
     BadCursor(String),
     #[error("time cannot be formatted: {0}")]
@@ -96,6 +100,8 @@ pub struct AuditStore {
     /// waits on it (besides its periodic poll, which also finds follow-ups other processes
     /// committed). `notify_one` keeps a permit while the worker is busy, so none is lost.
     followup_committed: Arc<Notify>,
+    /// Writes access records in groups (see [`group_commit`]).
+    committer: group_commit::GroupCommitter,
 }
 
 /// The store's SQL engine on the backend it was opened on; every operation is written once,
@@ -120,6 +126,7 @@ mod access;
 mod backend;
 pub mod delivery;
 pub mod forward;
+pub mod group_commit;
 pub mod outbox;
 #[cfg(test)]
 mod testing;
@@ -187,10 +194,21 @@ impl AuditStore {
     }
 
     fn with(engine: Engines) -> AuditStore {
+        let followup_committed = Arc::new(Notify::new());
         AuditStore {
+            committer: group_commit::GroupCommitter::spawn(
+                engine.clone(),
+                followup_committed.clone(),
+            ),
             engine,
-            followup_committed: Arc::new(Notify::new()),
+            followup_committed,
         }
+    }
+
+    /// Transactions this handle (and its clones) committed access records in: fewer than the
+    /// requests that recorded accesses when group commit grouped them.
+    pub fn access_commits(&self) -> u64 {
+        self.committer.commits()
     }
 
     /// `"sqlite"` or `"postgres"`.
