@@ -98,11 +98,16 @@ impl Harness {
     /// Finish it before this one, which owns the schema. Panics when this harness is on
     /// SQLite (a file cannot be shared between instances).
     pub async fn start_beside(&self) -> Harness {
+        self.start_beside_with(|_| {}).await
+    }
+
+    /// [`Harness::start_beside`] with the configuration changed by `configure` (a BRS URL …).
+    pub async fn start_beside_with(&self, configure: impl FnOnce(&mut Config)) -> Harness {
         let database_url = self
             .database_url
             .clone()
             .expect("a second instance needs the first on PostgreSQL (DDS_TEST_DATABASE_URL)");
-        Harness::launch(Some(database_url), None, |_| {}).await
+        Harness::launch(Some(database_url), None, configure).await
     }
 
     async fn launch(
@@ -210,6 +215,23 @@ impl Harness {
             .expect("the server answers");
         let status = response.status().as_u16();
         let body = response.text().await.expect("a readable response body");
+        (status, body)
+    }
+
+    /// GETs `path` (a JSON API: MinLog, consent, admin) with `card`'s ID card in
+    /// `Authorization: SAML …`. Answers the HTTP status and the JSON body.
+    pub async fn get_json(&self, card: &Card, path: &str) -> (u16, serde_json::Value) {
+        use base64::Engine;
+        let card = base64::engine::general_purpose::STANDARD.encode(self.mint(card));
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base_url))
+            .header("authorization", format!("SAML {card}"))
+            .send()
+            .await
+            .expect("the server answers");
+        let status = response.status().as_u16();
+        let body = response.json().await.expect("a JSON body");
         (status, body)
     }
 

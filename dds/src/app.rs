@@ -4,10 +4,12 @@
 //! the data directory, the development STS (unless disabled) and the stores, applying their
 //! migrations, so a service that answers `/healthz` is ready to serve.
 //!
-//! The registry store is PostgreSQL when `database_url` is set (several instances may share
-//! it), else `DATA/registry.sqlite`; consent and MinLog (with the BRS outbox) are SQLite files
-//! in the data directory whatever the registry uses, until they get PostgreSQL stores too
-//! ([`describe_stores`] says at start which is where).
+//! With `database_url` every store is in that PostgreSQL database (schema), where several
+//! instances share them: the registry, consent, and MinLog with the rejected attempts, the
+//! BRS outbox and the forwarding cursor. Without it they are SQLite files in the data
+//! directory (`registry.sqlite`, `consent.sqlite`, `minlog.sqlite`). Documents and the
+//! development STS are in the data directory either way ([`describe_stores`] says at start
+//! which is where).
 //!
 //! How the repository is wired depends on the role:
 //! - `all`: it registers in and looks up from the registry store of this process; foreign
@@ -95,25 +97,39 @@ impl App {
                 "no STS is trusted: set trusted_sts_certs or leave trust_dev_sts on, or no card can ever be accepted"
             );
         }
-        let audit = AuditStore::open(&config.data.join(MINLOG_DB))
-            .await
-            .context("cannot open the audit store")?;
+        let audit = match &config.database_url {
+            Some(url) => AuditStore::open_postgres(url).await.with_context(|| {
+                format!(
+                    "cannot open the audit store on PostgreSQL at {}",
+                    redacted_database_url(url)
+                )
+            })?,
+            None => AuditStore::open(&config.data.join(MINLOG_DB))
+                .await
+                .context("cannot open the audit store")?,
+        };
         let registry = open_registry_store(&config).await?;
-        let consent = consent::ConsentStore::open(&config.data.join(CONSENT_DB))
-            .await
-            .context("cannot open the consent store")?;
+        let consent = match &config.database_url {
+            Some(url) => consent::ConsentStore::open_postgres(url)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot open the consent store on PostgreSQL at {}",
+                        redacted_database_url(url)
+                    )
+                })?,
+            None => consent::ConsentStore::open(&config.data.join(CONSENT_DB))
+                .await
+                .context("cannot open the consent store")?,
+        };
         let verifier = Verifier::new(trust, config.identity.clone());
         let patient_policy = match config.patient_policy {
             PatientPolicy::Any => registry::PatientPolicy::Any,
             PatientPolicy::Known => registry::PatientPolicy::Known,
         };
-        let repository = Arc::new(open_repository(
-            &config,
-            &verifier,
-            registry.clone(),
-            patient_policy,
-            opener,
-        )?);
+        let repository = Arc::new(
+            open_repository(&config, &verifier, registry.clone(), patient_policy, opener).await?,
+        );
         if config.role == Role::All && opener == Opener::Service {
             spawn_garbage_collection(repository.clone(), registry.clone(), config.gc_grace);
         }
@@ -143,22 +159,31 @@ impl App {
     }
 }
 
-/// Where each store of this process lives, one line per part, for the start-up banner.
-/// The registry is on PostgreSQL when `database_url` is set; consent, MinLog (with the
-/// rejected attempts and the BRS outbox) stay in the data directory's SQLite files for now.
+/// Where each store of this process lives, one line per part, for the start-up banner:
+/// all of them on PostgreSQL when `database_url` is set, else the data directory's SQLite
+/// files.
 pub fn describe_stores(config: &Config) -> Vec<String> {
     let data = config.data.display();
-    let registry = match &config.database_url {
-        Some(url) => format!(
-            "registry store: PostgreSQL at {}",
-            redacted_database_url(url)
+    let place = |file: &str| match &config.database_url {
+        Some(url) => format!("PostgreSQL at {}", redacted_database_url(url)),
+        None => format!("SQLite, {data}/{file}"),
+    };
+    let documents = match &config.object_store {
+        Some(s3) => format!(
+            "documents: object storage {} at {}, uploads staged in {data}/documents/tmp",
+            s3.url(),
+            s3.endpoint.as_deref().unwrap_or("AWS S3")
         ),
-        None => format!("registry store: SQLite, {data}/{REGISTRY_DB}"),
+        None => format!("documents: files, {data}/documents"),
     };
     vec![
-        registry,
-        format!("consent store: SQLite, {data}/{CONSENT_DB}"),
-        format!("MinLog, rejected attempts and the BRS outbox: SQLite, {data}/{MINLOG_DB}"),
+        format!("registry store: {}", place(REGISTRY_DB)),
+        format!("consent store: {}", place(CONSENT_DB)),
+        format!(
+            "MinLog, rejected attempts and the BRS outbox: {}",
+            place(MINLOG_DB)
+        ),
+        documents,
     ]
 }
 
@@ -214,20 +239,27 @@ fn spawn_garbage_collection(
     });
 }
 
-/// The repository over `DATA/documents/`, wired for the role (see the module documentation).
-/// The service collects the temporary files a previous run left behind, before any request can start an
-/// upload.
-fn open_repository(
+/// The repository over `DATA/documents/` or `[object_store]`, wired for the role (see the
+/// module documentation). The service collects the temporary files a previous run left behind,
+/// before any request can start an upload.
+async fn open_repository(
     config: &Config,
     verifier: &Verifier,
     registry: Arc<dyn RegistryStore>,
     patient_policy: registry::PatientPolicy,
     opener: Opener,
 ) -> anyhow::Result<repository::Repository> {
-    let documents: Arc<dyn repository::DocumentStore> = Arc::new(
-        repository::LocalDocumentStore::open(&config.data, config.document_bytes_max)
-            .context("cannot open the document store")?,
-    );
+    let documents: Arc<dyn repository::DocumentStore> = match &config.object_store {
+        Some(s3) => Arc::new(
+            repository::ObjectDocumentStore::open_s3(s3, &config.data, config.document_bytes_max)
+                .await
+                .with_context(|| format!("cannot open the object storage {}", s3.url()))?,
+        ),
+        None => Arc::new(
+            repository::LocalDocumentStore::open(&config.data, config.document_bytes_max)
+                .context("cannot open the document store")?,
+        ),
+    };
     if opener == Opener::Service {
         let orphans = documents
             .collect_orphans()
@@ -339,6 +371,7 @@ mod tests {
                 "registry store: SQLite, /srv/dds/registry.sqlite",
                 "consent store: SQLite, /srv/dds/consent.sqlite",
                 "MinLog, rejected attempts and the BRS outbox: SQLite, /srv/dds/minlog.sqlite",
+                "documents: files, /srv/dds/documents",
             ]
         );
         let on_postgres = describe_stores(&config(Some("postgres://dds:s3cret@db:5432/dds")));
@@ -347,9 +380,29 @@ mod tests {
             "registry store: PostgreSQL at postgres://dds:***@db:5432/dds"
         );
         assert_eq!(
-            on_postgres[1],
-            "consent store: SQLite, /srv/dds/consent.sqlite"
+            on_postgres[1..3],
+            [
+                "consent store: PostgreSQL at postgres://dds:***@db:5432/dds",
+                "MinLog, rejected attempts and the BRS outbox: PostgreSQL at postgres://dds:***@db:5432/dds",
+            ]
         );
         assert!(!on_postgres.concat().contains("s3cret"));
+
+        let on_s3 = describe_stores(
+            &Config::load(ServeFlags {
+                data: Some("/srv/dds".into()),
+                object_store_url: Some("s3://dds-documents/region-h".into()),
+                object_store_endpoint: Some("https://s3.example.net".into()),
+                object_store_access_key_id: Some("dds".into()),
+                object_store_secret_access_key: Some("s3cret".parse().unwrap()),
+                ..ServeFlags::default()
+            })
+            .unwrap(),
+        );
+        assert_eq!(
+            on_s3[3],
+            "documents: object storage s3://dds-documents/region-h at https://s3.example.net, uploads staged in /srv/dds/documents/tmp"
+        );
+        assert!(!on_s3.concat().contains("s3cret"));
     }
 }

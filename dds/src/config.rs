@@ -151,6 +151,41 @@ pub struct FileConfig {
     /// `[tls]`: serve HTTPS.
     #[serde(default)]
     pub tls: TlsFileConfig,
+    /// `[object_store]`: documents on S3-compatible object storage instead of `DATA/documents`.
+    #[serde(default)]
+    pub object_store: ObjectStoreFileConfig,
+}
+
+/// `[object_store]` of `dds.toml`: where committed documents live when not in the data
+/// directory. Each key also has a flag and a `DDS_OBJECT_STORE_*` variable.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectStoreFileConfig {
+    /// `s3://bucket/prefix`.
+    pub url: Option<String>,
+    /// The S3-compatible server, e.g. `https://s3.example.net`; without it, AWS S3.
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    /// Allow an `http://` endpoint (local test servers only).
+    pub allow_http: Option<bool>,
+}
+
+impl std::fmt::Debug for ObjectStoreFileConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObjectStoreFileConfig")
+            .field("url", &self.url)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "…"),
+            )
+            .field("allow_http", &self.allow_http)
+            .finish()
+    }
 }
 
 /// `[tls]` of `dds.toml`.
@@ -182,8 +217,9 @@ pub struct ServeFlags {
     /// [default: ./data].
     #[arg(long, env = "DDS_DATA")]
     pub data: Option<PathBuf>,
-    /// The registry's metadata on PostgreSQL (`postgres://user:password@host:port/database`)
-    /// instead of SQLite in the data directory [default: SQLite].
+    /// The stores on PostgreSQL (`postgres://user:password@host:port/database`): registry
+    /// metadata, consent, MinLog and the BRS outbox, shared by every instance given the same
+    /// URL, instead of SQLite in the data directory [default: SQLite].
     #[arg(long, env = "DDS_DATABASE_URL")]
     pub database_url: Option<String>,
     /// Configuration file (TOML); flags and environment variables override its keys.
@@ -228,6 +264,30 @@ pub struct ServeFlags {
     /// [default: 30].
     #[arg(long, env = "DDS_REMOTE_TIMEOUT_SECONDS")]
     pub remote_timeout_seconds: Option<u64>,
+    /// Committed documents on S3-compatible object storage, `s3://bucket/prefix`, instead of
+    /// files in the data directory [default: files].
+    #[arg(long, env = "DDS_OBJECT_STORE_URL")]
+    pub object_store_url: Option<String>,
+    /// The S3-compatible server (`https://host:port`) [default: AWS S3].
+    #[arg(long, env = "DDS_OBJECT_STORE_ENDPOINT")]
+    pub object_store_endpoint: Option<String>,
+    /// The bucket's region [default: us-east-1].
+    #[arg(long, env = "DDS_OBJECT_STORE_REGION")]
+    pub object_store_region: Option<String>,
+    /// Access key id for the object storage.
+    #[arg(long, env = "DDS_OBJECT_STORE_ACCESS_KEY_ID")]
+    pub object_store_access_key_id: Option<String>,
+    /// Secret access key for the object storage; prefer the environment variable (a flag is
+    /// visible to other users in the process list).
+    #[arg(
+        long,
+        env = "DDS_OBJECT_STORE_SECRET_ACCESS_KEY",
+        hide_env_values = true
+    )]
+    pub object_store_secret_access_key: Option<repository::Secret>,
+    /// Allow an http:// object storage endpoint (local test servers) [default: false].
+    #[arg(long, env = "DDS_OBJECT_STORE_ALLOW_HTTP")]
+    pub object_store_allow_http: Option<bool>,
 }
 
 /// The validated configuration the service runs with.
@@ -262,6 +322,8 @@ pub struct Config {
     pub consent: ConsentConfig,
     /// HTTPS, when configured.
     pub tls: Option<crate::tls::TlsSettings>,
+    /// Committed documents on S3-compatible object storage; `None`: files under `data`.
+    pub object_store: Option<repository::S3Settings>,
 }
 
 /// A configuration problem, named by key.
@@ -404,6 +466,20 @@ impl Config {
                 });
             }
         };
+        let object_store = object_store_settings(
+            ObjectStoreFileConfig {
+                url: flags.object_store_url,
+                endpoint: flags.object_store_endpoint,
+                region: flags.object_store_region,
+                access_key_id: flags.object_store_access_key_id,
+                secret_access_key: flags
+                    .object_store_secret_access_key
+                    .map(|s| s.expose().to_owned()),
+                allow_http: flags.object_store_allow_http,
+            },
+            file.object_store,
+            std::time::Duration::from_secs(remote_timeout_seconds),
+        )?;
         let config = Config {
             listen,
             data: flags
@@ -462,9 +538,85 @@ impl Config {
             validation: file.validation,
             consent: file.consent,
             tls,
+            object_store,
         };
         Ok(config)
     }
+}
+
+/// `[object_store]` with each flag over its key; `None` when no URL is given anywhere.
+fn object_store_settings(
+    flags: ObjectStoreFileConfig,
+    file: ObjectStoreFileConfig,
+    timeout: std::time::Duration,
+) -> Result<Option<repository::S3Settings>, ConfigError> {
+    let Some(url) = flags.url.or(file.url) else {
+        let stray = [
+            (
+                "object_store.endpoint",
+                flags.endpoint.or(file.endpoint).is_some(),
+            ),
+            (
+                "object_store.region",
+                flags.region.or(file.region).is_some(),
+            ),
+            (
+                "object_store.access_key_id",
+                flags.access_key_id.or(file.access_key_id).is_some(),
+            ),
+            (
+                "object_store.secret_access_key",
+                flags.secret_access_key.or(file.secret_access_key).is_some(),
+            ),
+        ];
+        return match stray.iter().find(|(_, set)| *set) {
+            Some((key, _)) => Err(ConfigError::Invalid {
+                key,
+                value: String::new(),
+                reason: "object storage needs object_store.url (s3://bucket/prefix); without it documents are files in the data directory".to_owned(),
+            }),
+            None => Ok(None),
+        };
+    };
+    let mut settings =
+        repository::S3Settings::from_url(&url).map_err(|e| ConfigError::Invalid {
+            key: "object_store.url",
+            value: url.clone(),
+            reason: e.to_string(),
+        })?;
+    settings.endpoint = flags.endpoint.or(file.endpoint);
+    settings.allow_http = flags.allow_http.or(file.allow_http).unwrap_or(false);
+    if let Some(endpoint) = &settings.endpoint {
+        check_http_url("object_store.endpoint", endpoint)?;
+        if endpoint.starts_with("http://") && !settings.allow_http {
+            return Err(ConfigError::Invalid {
+                key: "object_store.endpoint",
+                value: endpoint.clone(),
+                reason: "an http:// endpoint sends documents unencrypted; set object_store.allow_http = true for a local test server".to_owned(),
+            });
+        }
+    }
+    if let Some(region) = flags.region.or(file.region) {
+        settings.region = region;
+    }
+    settings.access_key_id = flags.access_key_id.or(file.access_key_id);
+    settings.secret_access_key = flags
+        .secret_access_key
+        .or(file.secret_access_key)
+        .map(repository::Secret::new);
+    if settings.access_key_id.is_some() != settings.secret_access_key.is_some() {
+        return Err(ConfigError::Invalid {
+            key: if settings.access_key_id.is_some() {
+                "object_store.secret_access_key"
+            } else {
+                "object_store.access_key_id"
+            },
+            value: String::new(),
+            reason: "give both the access key id and its secret, or neither (then the instance's own credentials are used)".to_owned(),
+        });
+    }
+    settings.timeout = timeout;
+    Ok(Some(settings))
 }
 
 fn read_file_config(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -650,6 +802,77 @@ mod tests {
             redacted_database_url("postgres://db/dds"),
             "postgres://db/dds"
         );
+    }
+
+    #[test]
+    fn object_store_comes_from_file_and_flags_and_keeps_its_secret() {
+        assert!(
+            Config::load(ServeFlags::default())
+                .unwrap()
+                .object_store
+                .is_none()
+        );
+        let (_dir, path) = write(
+            "[object_store]\nurl = \"s3://dds-documents/region-h\"\nendpoint = \"http://127.0.0.1:9000\"\nallow_http = true\naccess_key_id = \"dds\"\nsecret_access_key = \"hunter2\"\n",
+        );
+        let config = Config::load(ServeFlags {
+            config: Some(path.clone()),
+            object_store_region: Some("eu-north-1".into()),
+            ..ServeFlags::default()
+        })
+        .unwrap();
+        let settings = config.object_store.clone().unwrap();
+        assert_eq!(settings.bucket, "dds-documents");
+        assert_eq!(settings.prefix, "region-h");
+        assert_eq!(settings.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(settings.region, "eu-north-1");
+        assert_eq!(
+            settings.secret_access_key.as_ref().map(|s| s.expose()),
+            Some("hunter2")
+        );
+        assert!(!format!("{config:?}").contains("hunter2"));
+        let file = read_file_config(&path).unwrap();
+        assert!(!format!("{file:?}").contains("hunter2"));
+
+        // A flag's secret overrides the file's.
+        let config = Config::load(ServeFlags {
+            config: Some(path),
+            object_store_secret_access_key: Some("other".parse().unwrap()),
+            ..ServeFlags::default()
+        })
+        .unwrap();
+        let secret = config.object_store.unwrap().secret_access_key.unwrap();
+        assert_eq!(secret.expose(), "other");
+    }
+
+    #[test]
+    fn object_store_refuses_plain_http_stray_keys_and_half_credentials() {
+        for (toml, key) in [
+            (
+                "[object_store]\nurl = \"s3://dds-documents\"\nendpoint = \"http://minio:9000\"\n",
+                "object_store.endpoint",
+            ),
+            (
+                "[object_store]\nendpoint = \"https://minio:9000\"\n",
+                "object_store.endpoint",
+            ),
+            (
+                "[object_store]\nurl = \"s3://dds-documents\"\naccess_key_id = \"dds\"\n",
+                "object_store.secret_access_key",
+            ),
+            (
+                "[object_store]\nurl = \"https://dds-documents\"\n",
+                "object_store.url",
+            ),
+        ] {
+            let (_dir, path) = write(toml);
+            let err = Config::load(ServeFlags {
+                config: Some(path),
+                ..ServeFlags::default()
+            })
+            .unwrap_err();
+            assert!(err.to_string().contains(key), "{toml}: {err}");
+        }
     }
 
     #[test]

@@ -133,7 +133,7 @@ impl Metrics {
         );
         registry.register(
             "store_bytes",
-            "Size of each SQLite store including its write-ahead log",
+            "Size of each store: its SQLite file with the write-ahead log, or its PostgreSQL tables with their indexes",
             store_bytes.clone(),
         );
         let search_lag_changes = Gauge::default();
@@ -248,20 +248,34 @@ async fn refresh_store_gauges(app: &App, metrics: &Metrics) {
         Ok(depth) => metrics.set_outbox(depth.pending, depth.dead),
         Err(error) => tracing::warn!(%error, "cannot count the outbox for /metrics"),
     }
-    for file in [
-        crate::app::REGISTRY_DB,
-        crate::app::CONSENT_DB,
-        crate::app::MINLOG_DB,
-    ] {
-        let path = app.config.data.join(file);
-        let mut bytes = 0u64;
-        for suffix in ["", "-wal"] {
-            let mut name = path.clone().into_os_string();
-            name.push(suffix);
-            if let Ok(meta) = std::fs::metadata(&name) {
-                bytes += meta.len();
+    let stores: [(&str, &[&str]); 3] = [
+        (crate::app::REGISTRY_DB, &registry::sqlite::TABLES),
+        (crate::app::CONSENT_DB, &consent::store::TABLES),
+        (crate::app::MINLOG_DB, &minlog::TABLES),
+    ];
+    for (file, tables) in stores {
+        let on_postgres = match app.door.audit.postgres_table_bytes(tables).await {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                tracing::warn!(%error, "cannot measure the stores on PostgreSQL for /metrics");
+                continue;
             }
-        }
+        };
+        let bytes = match on_postgres {
+            Some(bytes) => bytes,
+            None => {
+                let path = app.config.data.join(file);
+                let mut bytes = 0u64;
+                for suffix in ["", "-wal"] {
+                    let mut name = path.clone().into_os_string();
+                    name.push(suffix);
+                    if let Ok(meta) = std::fs::metadata(&name) {
+                        bytes += meta.len();
+                    }
+                }
+                bytes
+            }
+        };
         let store = file.trim_end_matches(".sqlite").to_owned();
         metrics
             .store_bytes

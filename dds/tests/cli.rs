@@ -46,6 +46,7 @@ fn dds(args: &[&str]) -> Run {
         .env_remove("DDS_URL")
         .env_remove("DDS_DATA")
         .env_remove("DDS_CONFIG")
+        .env_remove("DDS_DATABASE_URL")
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .output()
@@ -746,4 +747,29 @@ fn every_command_documents_all_its_flags() {
     for command in ["submit", "query", "retrieve", "seed", "backup", "restore"] {
         assert!(top.stdout.contains(command), "{}", top.stdout);
     }
+}
+
+#[test]
+fn backup_refuses_a_service_on_postgresql_and_points_to_pg_dump() {
+    let data = tempfile::tempdir().unwrap();
+    let to = tempfile::tempdir().unwrap();
+    let to_path = to.path().join("backup");
+    let run = dds(&[
+        "backup",
+        "--data",
+        data.path().to_str().unwrap(),
+        "--to",
+        to_path.to_str().unwrap(),
+        "--database-url",
+        "postgres://dds:s3cret@db:5432/dds",
+    ]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("pg_dump"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("postgres://dds:***@db:5432/dds"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("s3cret"), "{}", run.stderr);
+    assert!(!to_path.exists(), "nothing written");
 }

@@ -22,7 +22,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use support::served::Served;
-use support::{base64_encode, sample, with_card};
+use support::{TestDatabase, base64_encode, sample, with_card};
 use xds_model::message::Message;
 use xds_model::rim::Identifiable;
 
@@ -446,7 +446,8 @@ async fn every_access_is_logged_once_and_every_followup_arrives() {
     let data = tempfile::tempdir().unwrap();
     let brs_addr = reserve_address();
     let brs_url = format!("http://{brs_addr}/brs");
-    let args = ["--brs-url", brs_url.as_str()];
+    let database = TestDatabase::new().await;
+    let args = database.serve_args(&["--brs-url", brs_url.as_str()]);
     let mut rng = StdRng::seed_from_u64(20261125);
     let mut expected = Expected::default();
     let mut jens_documents = Vec::new();

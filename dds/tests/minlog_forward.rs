@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use identity::{DevSts, Role};
 use serde_json::Value;
 use support::served::Served;
-use support::{issue_card, sample, with_card};
+use support::{TestDatabase, issue_card, sample, with_card};
 
 const WAIT_MAX: Duration = Duration::from_secs(120);
 
@@ -99,7 +99,8 @@ async fn every_record_arrives_in_order_after_an_outage_and_a_restart() {
     let data = tempfile::tempdir().unwrap();
     let addr = reserve_address();
     let url = format!("http://{addr}/minlog");
-    let args = ["--minlog-forward-url", url.as_str()];
+    let database = TestDatabase::new().await;
+    let args = database.serve_args(&["--minlog-forward-url", url.as_str()]);
     let mut served = Served::start_with_args(data.path(), &args);
     three_accesses(&served.base, data.path()).await;
     assert!(served.terminate().success());
@@ -151,14 +152,15 @@ async fn a_record_the_endpoint_keeps_refusing_is_given_up_and_the_rest_follow() 
     let addr = reserve_address();
     let seen = receiver(addr, 500).await;
     let url = format!("http://{addr}/minlog");
+    let database = TestDatabase::new().await;
     let served = Served::start_with_args(
         data.path(),
-        &[
+        &database.serve_args(&[
             "--minlog-forward-url",
             url.as_str(),
             "--brs-attempts-max",
             "2",
-        ],
+        ]),
     );
     three_accesses(&served.base, data.path()).await;
     // Two attempts per record, each given up, in order.

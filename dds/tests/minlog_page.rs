@@ -19,7 +19,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::IntoResponse;
 use identity::{CardRequest, Role};
-use minlog::{AccessAction, AccessOutcome, AccessRecord, AuditStore};
+use minlog::{AccessAction, AccessOutcome, AccessRecord};
 use support::{TestServer, base64_encode, sample, with_card};
 
 const JENS: &str = "0101700013";
@@ -177,9 +177,7 @@ async fn no_card_and_other_cards_get_a_page_saying_why() {
 #[tokio::test]
 async fn the_period_is_in_danish_days_and_older_entries_are_a_link_away() {
     let server = TestServer::start().await;
-    let audit = AuditStore::open(&server.data_dir().join("minlog.sqlite"))
-        .await
-        .unwrap();
+    let audit = server.audit_store().await;
     // 23:30 UTC is 00:30 the next day in Denmark in winter: these two sit on the edges of
     // the Danish days 10 to 12 January.
     let times = [
@@ -249,9 +247,7 @@ async fn the_period_is_in_danish_days_and_older_entries_are_a_link_away() {
 #[tokio::test]
 async fn every_record_field_reaches_the_page_as_text() {
     let server = TestServer::start().await;
-    let audit = AuditStore::open(&server.data_dir().join("minlog.sqlite"))
-        .await
-        .unwrap();
+    let audit = server.audit_store().await;
     let mut hostile = record(
         JENS,
         "2026-03-01T10:00:00Z",

@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 use identity::{DevSts, Role};
 use serde_json::Value;
 use support::served::Served;
-use support::{base64_encode, issue_card, sample, with_card};
+use support::{TestDatabase, base64_encode, issue_card, sample, with_card};
 
 const DOCTOR: &str = "0804569723";
 const ADMIN: &str = "0101700013";
@@ -217,7 +217,8 @@ async fn follow_ups_ordered_while_brs_is_down_arrive_in_order_after_a_restart() 
     let data = tempfile::tempdir().unwrap();
     let brs_addr = reserve_address();
     let brs_url = format!("http://{brs_addr}/brs/followups");
-    let args = ["--brs-url", brs_url.as_str()];
+    let database = TestDatabase::new().await;
+    let args = database.serve_args(&["--brs-url", brs_url.as_str()]);
 
     let mut served = Served::start_with_args(data.path(), &args);
     let client = Client::of(&served, data.path());
@@ -337,9 +338,10 @@ async fn follow_ups_are_dead_lettered_after_the_configured_attempts() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let brs_url = format!("http://{}/brs/followups", listener.local_addr().unwrap());
     let seen = serve_receiver(listener, 500).await;
+    let database = TestDatabase::new().await;
     let served = Served::start_with_args(
         data.path(),
-        &["--brs-url", &brs_url, "--brs-attempts-max", "2"],
+        &database.serve_args(&["--brs-url", &brs_url, "--brs-attempts-max", "2"]),
     );
     let client = Client::of(&served, data.path());
     client.register_samples().await;

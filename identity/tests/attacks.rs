@@ -814,3 +814,75 @@ fn signed_cards_with_unacceptable_content() {
     let version = replace_one(&template(), "Version=\"2.0\"", "Version=\"1.1\"");
     assert_rejected(&header(&sign(&version)), "invalid_attribute");
 }
+
+/// A verifier of its own, so that what it remembers comes from this test alone.
+fn fresh_verifier() -> (Verifier, TrustStore) {
+    let trust = TrustStore::with_dev_sts(&env().sts);
+    (Verifier::new(trust.clone(), VerifyConfig::default()), trust)
+}
+
+#[test]
+fn a_remembered_card_is_still_held_to_its_validity_window() {
+    let (verifier, _) = fresh_verifier();
+    // Issued an hour ahead, so that "before it was issued" is still within the STS
+    // certificate's validity (the certificate was made when the test started).
+    let issued = now() + time::Duration::hours(1);
+    let card = env()
+        .sts
+        .issue_at(&request(Role::Doctor), issued)
+        .expect("issue");
+    let header = security_header(&card, issued);
+    // Clients send the same card in headers whose timestamp changes: remembered once.
+    for timestamp in [issued, issued + time::Duration::seconds(20)] {
+        let caller = verifier
+            .verify(
+                security_header(&card, timestamp).as_bytes(),
+                &[],
+                issued + time::Duration::minutes(1),
+            )
+            .expect("accepted, then accepted again from memory");
+        assert_eq!(caller.cpr(), Some(CPR));
+        assert_eq!(verifier.remembered_signatures(), 1);
+    }
+    let expired = verifier
+        .verify(header.as_bytes(), &[], issued + time::Duration::hours(9))
+        .expect_err("eight-hour card, nine hours on");
+    assert_eq!(expired.kind(), "expired");
+    let early = verifier
+        .verify(header.as_bytes(), &[], issued - time::Duration::minutes(30))
+        .expect_err("half an hour before it was issued");
+    assert_eq!(early.kind(), "not_yet_valid");
+    // A single changed byte is another card, verified in full.
+    let tampered = header.replacen(CPR, OTHER_CPR, 1);
+    let err = verifier
+        .verify(
+            tampered.as_bytes(),
+            &[],
+            issued + time::Duration::minutes(1),
+        )
+        .expect_err("tampered");
+    assert_eq!(err.kind(), "signature_invalid");
+}
+
+#[test]
+fn a_remembered_card_is_refused_once_its_sts_certificate_expires() {
+    let (verifier, trust) = fresh_verifier();
+    let certificate_expires = trust.certs()[0].not_after;
+    let issued = certificate_expires - time::Duration::hours(1);
+    let card = env()
+        .sts
+        .issue_at(&request(Role::Doctor), issued)
+        .expect("issue");
+    let header = security_header(&card, issued);
+    verifier
+        .verify(header.as_bytes(), &[], issued + time::Duration::minutes(1))
+        .expect("accepted while the certificate is valid");
+    let err = verifier
+        .verify(
+            header.as_bytes(),
+            &[],
+            certificate_expires + time::Duration::minutes(1),
+        )
+        .expect_err("the card is within its window, its certificate is not");
+    assert_eq!(err.kind(), "untrusted_issuer");
+}

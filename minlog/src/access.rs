@@ -14,10 +14,11 @@
 //!   writes do not shift pages.
 
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, Type};
 
+use crate::backend::{Backend, Engine};
 use crate::outbox::{FOLLOWUP_COLUMNS, Followup, enqueue_head, followup_from_row};
-use crate::{AuditError, AuditStore, LIST_LIMIT_MAX, Page};
+use crate::{AuditError, AuditStore, LIST_LIMIT_MAX, Page, parse_cursor};
 
 /// What the access did (INTERFACE.md MinLog `action`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -124,73 +125,20 @@ impl AuditStore {
         record: &AccessRecord,
         order_followup: bool,
     ) -> Result<RecordedAccess, AuditError> {
-        let documents = serde_json::to_string(&record.documents)
-            .map_err(|e| AuditError::Corrupt(e.to_string()))?;
-        let mut tx = self.pool.begin().await?;
-        let record_id: i64 = sqlx::query_scalar(
-            "INSERT INTO access_record (time, patient_cpr, user_cpr, user_name, user_role, \
-             organisation_sor, organisation_cvr, organisation_name, it_system, on_behalf_of, \
-             action, documents, override_reason, outcome) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(&record.time)
-        .bind(&record.patient_cpr)
-        .bind(&record.user_cpr)
-        .bind(&record.user_name)
-        .bind(&record.user_role)
-        .bind(&record.organisation_sor)
-        .bind(&record.organisation_cvr)
-        .bind(&record.organisation_name)
-        .bind(&record.it_system)
-        .bind(&record.on_behalf_of)
-        .bind(record.action.as_str())
-        .bind(&documents)
-        .bind(&record.override_reason)
-        .bind(record.outcome.as_str())
-        .fetch_one(&mut *tx)
-        .await?;
-        let followup_event_id = if order_followup {
-            let event_id = uuid::Uuid::new_v4().to_string();
-            let payload = serde_json::json!({
-                "event_id": event_id,
-                "time": record.time,
-                "patient_cpr": record.patient_cpr,
-                "professional_cpr": record.user_cpr,
-                "organisation": {
-                    "sor": record.organisation_sor,
-                    "cvr": record.organisation_cvr,
-                    "name": record.organisation_name,
-                },
-                "on_behalf_of": record.on_behalf_of,
-                "action": record.action.as_str(),
-                "documents": record.documents,
-            });
-            let followup_id: i64 = sqlx::query_scalar(
-                "INSERT INTO followup_outbox (event_id, access_record_id, patient_cpr, payload, \
-                 state, attempts, next_attempt_at) VALUES (?, ?, ?, ?, 'pending', 0, ?) \
-                 RETURNING id",
-            )
-            .bind(&event_id)
-            .bind(record_id)
-            .bind(&record.patient_cpr)
-            .bind(payload.to_string())
-            .bind(&record.time)
-            .fetch_one(&mut *tx)
-            .await?;
-            enqueue_head(&mut tx, &record.patient_cpr, followup_id, &record.time).await?;
-            Some(event_id)
-        } else {
-            None
-        };
-        tx.commit().await?;
-        if followup_event_id.is_some() {
-            // A permit is kept if the worker is busy, so this commit is never missed.
-            self.followup_committed.notify_one();
-        }
-        Ok(RecordedAccess {
-            record_id,
-            followup_event_id,
-        })
+        self.record_accesses(vec![(record.clone(), order_followup)])
+            .await?
+            .pop()
+            .ok_or(AuditError::CommitterStopped)
+    }
+
+    /// Commits access records (each with whether it orders a follow-up) in one transaction,
+    /// grouped with other callers' records that are waiting at the same moment
+    /// ([`crate::group_commit`]); returns once all are durable, in the order given.
+    pub async fn record_accesses(
+        &self,
+        records: Vec<(AccessRecord, bool)>,
+    ) -> Result<Vec<RecordedAccess>, AuditError> {
+        self.committer.commit(records).await
     }
 
     /// A patient's access records, newest first, optionally within `[from, to)` (RFC 3339
@@ -203,8 +151,10 @@ impl AuditStore {
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Page<AccessRecord>, AuditError> {
-        self.list_where("patient_cpr", patient_cpr, from, to, limit, cursor)
-            .await
+        let (limit, before_id) = list_bounds(limit, cursor)?;
+        dispatch!(self, e => e
+            .list_where("patient_cpr", patient_cpr, from, to, limit, before_id)
+            .await)
     }
 
     /// Access records made on a doctor's behalf (the delegation view), newest first,
@@ -217,20 +167,82 @@ impl AuditStore {
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Page<AccessRecord>, AuditError> {
-        self.list_where("on_behalf_of", doctor_cpr, from, to, limit, cursor)
-            .await
+        let (limit, before_id) = list_bounds(limit, cursor)?;
+        dispatch!(self, e => e
+            .list_where("on_behalf_of", doctor_cpr, from, to, limit, before_id)
+            .await)
     }
 
     /// Follow-ups in the outbox in the order they were committed (pending, delivered and
     /// dead alike); [`AuditStore::list_followups`] pages and filters them.
     pub async fn followups(&self, limit: u32) -> Result<Vec<Followup>, AuditError> {
+        dispatch!(self, e => e.followups(limit.clamp(1, LIST_LIMIT_MAX)).await)
+    }
+
+    /// Number of access records (for tests and operations).
+    pub async fn access_count(&self) -> Result<u64, AuditError> {
+        dispatch!(self, e => e.access_count().await)
+    }
+}
+
+fn list_bounds(limit: u32, cursor: Option<&str>) -> Result<(u32, i64), AuditError> {
+    let before_id = match cursor {
+        None => i64::MAX,
+        Some(text) => parse_cursor(text)?,
+    };
+    Ok((limit.clamp(1, LIST_LIMIT_MAX), before_id))
+}
+
+impl<DB> Engine<DB>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB>,
+    String: for<'r> Decode<'r, DB> + Type<DB>,
+    i64: for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB> + Type<DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+{
+    /// Commits `records` (each with whether it orders a follow-up) in one transaction, in the
+    /// order given; returns once all are durable, or commits none.
+    pub(crate) async fn record_accesses(
+        &self,
+        records: &[(&AccessRecord, bool)],
+    ) -> Result<Vec<RecordedAccess>, AuditError> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(sql) = DB::BEFORE_RECORD {
+            sqlx::query(sql).execute(&mut *tx).await?;
+        }
+        let mut recorded = Vec::with_capacity(records.len());
+        for (record, order_followup) in records {
+            recorded.push(insert_access::<DB>(&mut tx, record, *order_followup).await?);
+        }
+        // A failed commit may still have committed (a connection lost while committing): the
+        // group committer must not write such records again.
+        tx.commit()
+            .await
+            .map_err(|e| AuditError::CommitOutcomeUnknown(e.to_string()))?;
+        Ok(recorded)
+    }
+
+    async fn followups(&self, limit: u32) -> Result<Vec<Followup>, AuditError> {
         let rows = sqlx::query(&format!(
-            "SELECT {FOLLOWUP_COLUMNS} FROM followup_outbox ORDER BY id LIMIT ?"
+            "SELECT {FOLLOWUP_COLUMNS} FROM followup_outbox ORDER BY id LIMIT $1"
         ))
-        .bind(i64::from(limit.clamp(1, LIST_LIMIT_MAX)))
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(followup_from_row).collect()
+        rows.iter().map(followup_from_row::<DB>).collect()
+    }
+
+    async fn access_count(&self) -> Result<u64, AuditError> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM access_record")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
     }
 
     /// One query for both list views; `column` is one of our two constant column names,
@@ -242,56 +254,38 @@ impl AuditStore {
         from: Option<&str>,
         to: Option<&str>,
         limit: u32,
-        cursor: Option<&str>,
+        before_id: i64,
     ) -> Result<Page<AccessRecord>, AuditError> {
         debug_assert!(matches!(column, "patient_cpr" | "on_behalf_of"));
-        let limit = limit.clamp(1, LIST_LIMIT_MAX);
-        let before_id = match cursor {
-            None => i64::MAX,
-            Some(text) => text
-                .parse::<i64>()
-                .ok()
-                .filter(|id| *id > 0)
-                .ok_or_else(|| AuditError::BadCursor(text.to_owned()))?,
-        };
         let sql = format!(
-            "SELECT * FROM access_record WHERE {column} = ? AND id < ? \
-             AND (? IS NULL OR time >= ?) AND (? IS NULL OR time < ?) \
-             ORDER BY id DESC LIMIT ?"
+            "SELECT * FROM access_record WHERE {column} = $1 AND id < $2 \
+             AND ($3 IS NULL OR time >= $3) AND ($4 IS NULL OR time < $4) \
+             ORDER BY id DESC LIMIT $5"
         );
         let rows = sqlx::query(&sql)
             .bind(value)
             .bind(before_id)
             .bind(from)
-            .bind(from)
-            .bind(to)
             .bind(to)
             .bind(i64::from(limit) + 1)
             .fetch_all(&self.pool)
             .await?;
-        let more = rows.len() > limit as usize;
-        let mut items = Vec::with_capacity(rows.len().min(limit as usize));
-        let mut last_id = None;
-        for row in rows.iter().take(limit as usize) {
-            let (id, record) = record_from_row(row)?;
-            last_id = Some(id);
-            items.push(record);
-        }
-        Ok(Page {
-            items,
-            next_cursor: if more {
-                last_id.map(|id| id.to_string())
-            } else {
-                None
-            },
-        })
+        let records = rows
+            .iter()
+            .map(record_from_row::<DB>)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(crate::page(records, limit))
     }
 }
 
 /// An `access_record` row (all columns) as its id and record.
-pub(crate) fn record_from_row(
-    row: &sqlx::sqlite::SqliteRow,
-) -> Result<(i64, AccessRecord), AuditError> {
+pub(crate) fn record_from_row<DB>(row: &DB::Row) -> Result<(i64, AccessRecord), AuditError>
+where
+    DB: Database,
+    String: for<'r> Decode<'r, DB> + Type<DB>,
+    i64: for<'r> Decode<'r, DB> + Type<DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+{
     let documents: String = row.try_get("documents")?;
     let record = AccessRecord {
         time: row.try_get("time")?,
@@ -311,6 +305,92 @@ pub(crate) fn record_from_row(
         outcome: AccessOutcome::parse(&row.try_get::<String, _>("outcome")?)?,
     };
     Ok((row.try_get("id")?, record))
+}
+
+/// Writes one access record and, when `order_followup`, its follow-up, inside the caller's
+/// transaction.
+async fn insert_access<DB>(
+    connection: &mut DB::Connection,
+    record: &AccessRecord,
+    order_followup: bool,
+) -> Result<RecordedAccess, AuditError>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    i64: for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    let documents =
+        serde_json::to_string(&record.documents).map_err(|e| AuditError::Corrupt(e.to_string()))?;
+    let record_id: i64 = sqlx::query_scalar(
+        "INSERT INTO access_record (time, patient_cpr, user_cpr, user_name, user_role, \
+         organisation_sor, organisation_cvr, organisation_name, it_system, on_behalf_of, \
+         action, documents, override_reason, outcome) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+    )
+    .bind(record.time.as_str())
+    .bind(record.patient_cpr.as_str())
+    .bind(record.user_cpr.as_deref())
+    .bind(record.user_name.as_deref())
+    .bind(record.user_role.as_str())
+    .bind(record.organisation_sor.as_deref())
+    .bind(record.organisation_cvr.as_deref())
+    .bind(record.organisation_name.as_deref())
+    .bind(record.it_system.as_deref())
+    .bind(record.on_behalf_of.as_deref())
+    .bind(record.action.as_str())
+    .bind(documents.as_str())
+    .bind(record.override_reason.as_deref())
+    .bind(record.outcome.as_str())
+    .fetch_one(&mut *connection)
+    .await?;
+    let followup_event_id = if order_followup {
+        let event_id = uuid::Uuid::new_v4().to_string();
+        let payload = serde_json::json!({
+            "event_id": event_id,
+            "time": record.time,
+            "patient_cpr": record.patient_cpr,
+            "professional_cpr": record.user_cpr,
+            "organisation": {
+                "sor": record.organisation_sor,
+                "cvr": record.organisation_cvr,
+                "name": record.organisation_name,
+            },
+            "on_behalf_of": record.on_behalf_of,
+            "action": record.action.as_str(),
+            "documents": record.documents,
+        });
+        let followup_id: i64 = sqlx::query_scalar(
+            "INSERT INTO followup_outbox (event_id, access_record_id, patient_cpr, payload, \
+             state, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, 'pending', 0, $5) \
+             RETURNING id",
+        )
+        .bind(event_id.as_str())
+        .bind(record_id)
+        .bind(record.patient_cpr.as_str())
+        .bind(payload.to_string())
+        .bind(record.time.as_str())
+        .fetch_one(&mut *connection)
+        .await?;
+        enqueue_head::<DB>(
+            &mut *connection,
+            &record.patient_cpr,
+            followup_id,
+            &record.time,
+        )
+        .await?;
+        Some(event_id)
+    } else {
+        None
+    };
+    Ok(RecordedAccess {
+        record_id,
+        followup_event_id,
+    })
 }
 
 #[cfg(test)]
@@ -336,98 +416,94 @@ mod tests {
         }
     }
 
-    async fn store() -> (tempfile::TempDir, AuditStore) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = AuditStore::open(&dir.path().join("minlog.sqlite"))
-            .await
-            .unwrap();
-        (dir, store)
-    }
-
     #[tokio::test]
     async fn record_and_followup_commit_together_and_read_back() {
-        let (_dir, store) = store().await;
-        let recorded = store
-            .record_access(&record("0201919990", 1, Some("0101700013")), true)
-            .await
-            .unwrap();
-        let event_id = recorded.followup_event_id.unwrap();
-        let followups = store.followups(10).await.unwrap();
-        assert_eq!(followups.len(), 1);
-        assert_eq!(followups[0].event_id, event_id);
-        assert_eq!(followups[0].state, "pending");
-        assert_eq!(followups[0].payload["patient_cpr"], "0201919990");
-        assert_eq!(followups[0].payload["professional_cpr"], "0804569723");
-        assert_eq!(followups[0].payload["documents"][1], "2.25.2");
+        for backing in crate::testing::backings().await {
+            let store = backing.open().await;
+            let recorded = store
+                .record_access(&record("0201919990", 1, Some("0101700013")), true)
+                .await
+                .unwrap();
+            let event_id = recorded.followup_event_id.unwrap();
+            let followups = store.followups(10).await.unwrap();
+            assert_eq!(followups.len(), 1);
+            assert_eq!(followups[0].event_id, event_id);
+            assert_eq!(followups[0].state, "pending");
+            assert_eq!(followups[0].payload["patient_cpr"], "0201919990");
+            assert_eq!(followups[0].payload["professional_cpr"], "0804569723");
+            assert_eq!(followups[0].payload["documents"][1], "2.25.2");
 
-        let page = store
-            .list_for_patient("0201919990", None, None, 10, None)
-            .await
-            .unwrap();
-        assert_eq!(
-            page.items,
-            vec![record("0201919990", 1, Some("0101700013"))]
-        );
-        let delegated = store
-            .list_on_behalf_of("0101700013", None, None, 10, None)
-            .await
-            .unwrap();
-        assert_eq!(delegated.items.len(), 1);
-        let before = store
-            .list_on_behalf_of("0101700013", None, Some("2026-11-25T10:01"), 10, None)
-            .await
-            .unwrap();
-        assert!(before.items.is_empty());
-        let within = store
-            .list_on_behalf_of(
-                "0101700013",
-                Some("2026-11-25"),
-                Some("2026-11-26"),
-                10,
-                None,
-            )
-            .await
-            .unwrap();
-        assert_eq!(within.items.len(), 1);
+            let page = store
+                .list_for_patient("0201919990", None, None, 10, None)
+                .await
+                .unwrap();
+            assert_eq!(
+                page.items,
+                vec![record("0201919990", 1, Some("0101700013"))]
+            );
+            let delegated = store
+                .list_on_behalf_of("0101700013", None, None, 10, None)
+                .await
+                .unwrap();
+            assert_eq!(delegated.items.len(), 1);
+            let before = store
+                .list_on_behalf_of("0101700013", None, Some("2026-11-25T10:01"), 10, None)
+                .await
+                .unwrap();
+            assert!(before.items.is_empty());
+            let within = store
+                .list_on_behalf_of(
+                    "0101700013",
+                    Some("2026-11-25"),
+                    Some("2026-11-26"),
+                    10,
+                    None,
+                )
+                .await
+                .unwrap();
+            assert_eq!(within.items.len(), 1);
+        }
     }
 
     #[tokio::test]
     async fn lists_page_newest_first_and_filter_by_time() {
-        let (_dir, store) = store().await;
-        for minute in 0..5 {
+        for backing in crate::testing::backings().await {
+            let store = backing.open().await;
+            for minute in 0..5 {
+                store
+                    .record_access(&record("0201919990", minute, None), false)
+                    .await
+                    .unwrap();
+            }
             store
-                .record_access(&record("0201919990", minute, None), false)
+                .record_access(&record("0101700013", 9, None), false)
                 .await
                 .unwrap();
+            assert!(store.followups(10).await.unwrap().is_empty());
+            let first = store
+                .list_for_patient("0201919990", None, None, 2, None)
+                .await
+                .unwrap();
+            let minutes: Vec<&str> = first.items.iter().map(|r| &r.time[14..16]).collect();
+            assert_eq!(minutes, ["04", "03"]);
+            let rest = store
+                .list_for_patient("0201919990", None, None, 10, first.next_cursor.as_deref())
+                .await
+                .unwrap();
+            assert_eq!(rest.items.len(), 3);
+            assert_eq!(rest.next_cursor, None);
+            let window = store
+                .list_for_patient(
+                    "0201919990",
+                    Some("2026-11-25T10:01"),
+                    Some("2026-11-25T10:03"),
+                    10,
+                    None,
+                )
+                .await
+                .unwrap();
+            let minutes: Vec<&str> = window.items.iter().map(|r| &r.time[14..16]).collect();
+            assert_eq!(minutes, ["02", "01"]);
         }
-        store
-            .record_access(&record("0101700013", 9, None), false)
-            .await
-            .unwrap();
-        assert!(store.followups(10).await.unwrap().is_empty());
-        let first = store
-            .list_for_patient("0201919990", None, None, 2, None)
-            .await
-            .unwrap();
-        let minutes: Vec<&str> = first.items.iter().map(|r| &r.time[14..16]).collect();
-        assert_eq!(minutes, ["04", "03"]);
-        let rest = store
-            .list_for_patient("0201919990", None, None, 10, first.next_cursor.as_deref())
-            .await
-            .unwrap();
-        assert_eq!(rest.items.len(), 3);
-        assert_eq!(rest.next_cursor, None);
-        let window = store
-            .list_for_patient(
-                "0201919990",
-                Some("2026-11-25T10:01"),
-                Some("2026-11-25T10:03"),
-                10,
-                None,
-            )
-            .await
-            .unwrap();
-        let minutes: Vec<&str> = window.items.iter().map(|r| &r.time[14..16]).collect();
-        assert_eq!(minutes, ["02", "01"]);
     }
 }

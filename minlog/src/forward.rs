@@ -13,15 +13,26 @@
 //!   written to `minlog_forward_dead` in the same transaction.
 //! - Records are sent one at a time in id order (hence in order per patient).
 //! - The worker holds no state of its own; a restart continues at the cursor.
+//! - **One forwarder at a time** per store, however many instances share it (PostgreSQL): the
+//!   cursor row carries a lease (`holder`, `lease_until`) that each step takes or renews, and
+//!   only the holder moves the cursor (every update is guarded by `holder`, and the cursor
+//!   never moves back). A forwarder that stops releases it, so another instance takes over at
+//!   its next poll; one that dies holds it until the lease ends. One that was paused past its
+//!   lease may send its record once more after another took over (at least once; the
+//!   receiver deduplicates by `event_id`), but cannot move the cursor.
+//! - **In commit order on PostgreSQL**: a record is sent only once no record with a smaller
+//!   id can still be committed (see `Backend::RECORD_AFTER_WITH_SNAPSHOT`), so the cursor never
+//!   passes a record that another instance commits late.
 
 use std::time::Duration;
 
-use sqlx::Row;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::access::record_from_row;
+use crate::backend::{Backend, Engine};
 use crate::delivery::retry_delay;
 use crate::outbox::LAST_ERROR_CHARS_MAX;
 use crate::{AccessRecord, AuditError, AuditStore, format_time};
@@ -102,56 +113,59 @@ struct Cursor {
     next_attempt_at: String,
 }
 
+/// How long a forwarder's hold on the cursor lasts without being renewed: every step renews
+/// it, and a step is bounded by the request timeout. Another instance takes over this long
+/// after the holder stopped without releasing it (it died).
+fn lease_length(config: &ForwardConfig) -> Duration {
+    config.request_timeout + LEASE_MARGIN
+}
+
+/// What a lease adds to the request timeout: the store's own statements of one step.
+const LEASE_MARGIN: Duration = Duration::from_secs(10);
+
+/// Longest the PostgreSQL forwarder waits for the transactions that may still commit a record
+/// before the next one (see `Backend::RECORD_AFTER_WITH_SNAPSHOT`) before it tries again later.
+const SETTLE_WAIT_MAX: Duration = Duration::from_secs(2);
+
 impl AuditStore {
-    /// The forwarding cursor, created (at the start of the log: everything is forwarded) on
-    /// first use.
-    async fn forward_cursor(&self) -> Result<Cursor, AuditError> {
-        let now = format_time(OffsetDateTime::now_utc())?;
-        sqlx::query(
-            "INSERT INTO minlog_forward_cursor (id, store_id, last_record_id, attempts, next_attempt_at) \
-             VALUES (1, ?, 0, 0, ?) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(uuid::Uuid::new_v4().to_string())
-        .bind(&now)
-        .execute(&self.pool)
-        .await?;
-        let row = sqlx::query(
-            "SELECT store_id, last_record_id, attempts, next_attempt_at FROM minlog_forward_cursor WHERE id = 1",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(Cursor {
-            store_id: row.try_get("store_id")?,
-            last_record_id: row.try_get("last_record_id")?,
-            attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
-            next_attempt_at: row.try_get("next_attempt_at")?,
-        })
+    /// Takes (or renews) the forwarding cursor for `holder` until `lease_until`, unless another
+    /// forwarder holds an unexpired lease; the cursor as it stands, or `None` when another
+    /// forwarder has it.
+    async fn hold_forward_cursor(
+        &self,
+        holder: &str,
+        lease: Duration,
+    ) -> Result<Option<Cursor>, AuditError> {
+        let now = OffsetDateTime::now_utc();
+        let now_text = format_time(now)?;
+        let lease_until = format_time(now + lease)?;
+        let store_id = uuid::Uuid::new_v4().to_string();
+        dispatch!(self, e => e.hold_forward_cursor(&store_id, holder, &now_text, &lease_until).await)
     }
 
-    /// The next record after the cursor, with its id.
+    /// Lets another forwarder take the cursor at once.
+    async fn release_forward_cursor(&self, holder: &str) -> Result<(), AuditError> {
+        dispatch!(self, e => e.release_forward_cursor(holder).await)
+    }
+
+    /// The next record after the cursor that is final: no record with a smaller id can still
+    /// be committed (see `Backend::RECORD_AFTER_WITH_SNAPSHOT`). `None` when there is none
+    /// yet.
     async fn record_after(&self, id: i64) -> Result<Option<(i64, AccessRecord)>, AuditError> {
-        let row = sqlx::query("SELECT * FROM access_record WHERE id > ? ORDER BY id LIMIT 1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(record_from_row).transpose()
+        dispatch!(self, e => e.record_after(id).await)
     }
 
-    /// Moves the cursor past `record_id` (delivered).
-    async fn forwarded(&self, record_id: i64) -> Result<(), AuditError> {
-        sqlx::query(
-            "UPDATE minlog_forward_cursor SET last_record_id = ?, attempts = 0, last_error = NULL WHERE id = 1",
-        )
-        .bind(record_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+    /// Moves the cursor past `record_id` (delivered), if `holder` still holds it.
+    async fn forwarded(&self, holder: &str, record_id: i64) -> Result<(), AuditError> {
+        dispatch!(self, e => e.forwarded(holder, record_id).await)
     }
 
     /// Records a failed attempt for `record_id`; after `attempts_max` the record is
-    /// dead-lettered and the cursor moves past it, in one transaction.
+    /// dead-lettered and the cursor moves past it, in one transaction (if `holder` still
+    /// holds the cursor).
     async fn forward_failed(
         &self,
+        holder: &str,
         record_id: i64,
         attempts: u32,
         attempts_max: u32,
@@ -159,29 +173,182 @@ impl AuditStore {
     ) -> Result<(), AuditError> {
         let error: String = error.chars().take(LAST_ERROR_CHARS_MAX).collect();
         let now = OffsetDateTime::now_utc();
-        let mut tx = self.pool.begin().await?;
-        if attempts >= attempts_max {
-            sqlx::query("INSERT OR IGNORE INTO minlog_forward_dead (record_id, time, error) VALUES (?, ?, ?)")
-                .bind(record_id)
-                .bind(format_time(now)?)
-                .bind(&error)
-                .execute(&mut *tx)
+        let dead = attempts >= attempts_max;
+        let next = format_time(now + retry_delay(attempts, rand::random::<f64>()))?;
+        let now = format_time(now)?;
+        dispatch!(self, e => e
+            .forward_failed(holder, record_id, attempts, dead, &error, &now, &next)
+            .await)
+    }
+
+    /// Where forwarding stands (for operators and tests).
+    pub async fn forward_state(&self) -> Result<ForwardState, AuditError> {
+        let store_id = uuid::Uuid::new_v4().to_string();
+        let now = format_time(OffsetDateTime::now_utc())?;
+        dispatch!(self, e => e.forward_state(&store_id, &now).await)
+    }
+}
+
+impl<DB> Engine<DB>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB>,
+    String: for<'r> Decode<'r, DB> + Type<DB>,
+    i64: for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB> + Type<DB>,
+    bool: for<'r> Decode<'r, DB> + Type<DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+{
+    /// Creates the cursor (at the start of the log: everything is forwarded) on first use.
+    async fn ensure_forward_cursor(&self, store_id: &str, now: &str) -> Result<(), AuditError> {
+        sqlx::query(
+            "INSERT INTO minlog_forward_cursor (id, store_id, last_record_id, attempts, next_attempt_at) \
+             VALUES (1, $1, 0, 0, $2) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(store_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn hold_forward_cursor(
+        &self,
+        store_id: &str,
+        holder: &str,
+        now: &str,
+        lease_until: &str,
+    ) -> Result<Option<Cursor>, AuditError> {
+        self.ensure_forward_cursor(store_id, now).await?;
+        let row = sqlx::query(
+            "UPDATE minlog_forward_cursor SET holder = $1, lease_until = $2 \
+             WHERE id = 1 AND (holder IS NULL OR holder = $1 OR lease_until < $3) \
+             RETURNING store_id, last_record_id, attempts, next_attempt_at",
+        )
+        .bind(holder)
+        .bind(lease_until)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(Cursor {
+                store_id: row.try_get("store_id")?,
+                last_record_id: row.try_get("last_record_id")?,
+                attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+                next_attempt_at: row.try_get("next_attempt_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn release_forward_cursor(&self, holder: &str) -> Result<(), AuditError> {
+        sqlx::query(
+            "UPDATE minlog_forward_cursor SET holder = NULL, lease_until = NULL \
+             WHERE id = 1 AND holder = $1",
+        )
+        .bind(holder)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn first_record_after(&self, id: i64) -> Result<Option<(i64, AccessRecord)>, AuditError> {
+        let row = sqlx::query("SELECT * FROM access_record WHERE id > $1 ORDER BY id LIMIT 1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(record_from_row::<DB>).transpose()
+    }
+
+    async fn record_after(&self, id: i64) -> Result<Option<(i64, AccessRecord)>, AuditError> {
+        let (Some(with_snapshot), Some(settled)) =
+            (DB::RECORD_AFTER_WITH_SNAPSHOT, DB::SNAPSHOT_SETTLED)
+        else {
+            return self.first_record_after(id).await;
+        };
+        let Some(row) = sqlx::query(with_snapshot)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let snapshot: String = row.try_get("snapshot")?;
+        let deadline = tokio::time::Instant::now() + SETTLE_WAIT_MAX;
+        loop {
+            let done: bool = sqlx::query_scalar(settled)
+                .bind(snapshot.as_str())
+                .fetch_one(&self.pool)
                 .await?;
-            sqlx::query(
-                "UPDATE minlog_forward_cursor SET last_record_id = ?, attempts = 0, last_error = ? WHERE id = 1",
+            if done {
+                break;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(None);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.first_record_after(id).await
+    }
+
+    async fn forwarded(&self, holder: &str, record_id: i64) -> Result<(), AuditError> {
+        sqlx::query(
+            "UPDATE minlog_forward_cursor SET last_record_id = $1, attempts = 0, last_error = NULL \
+             WHERE id = 1 AND holder = $2 AND last_record_id < $1",
+        )
+        .bind(record_id)
+        .bind(holder)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn forward_failed(
+        &self,
+        holder: &str,
+        record_id: i64,
+        attempts: u32,
+        dead: bool,
+        error: &str,
+        now: &str,
+        next_attempt_at: &str,
+    ) -> Result<(), AuditError> {
+        let mut tx = self.pool.begin().await?;
+        if dead {
+            let moved = sqlx::query(
+                "UPDATE minlog_forward_cursor SET last_record_id = $1, attempts = 0, last_error = $2 \
+                 WHERE id = 1 AND holder = $3 AND last_record_id < $1",
             )
             .bind(record_id)
-            .bind(&error)
+            .bind(error)
+            .bind(holder)
             .execute(&mut *tx)
             .await?;
+            if DB::rows_affected(&moved) == 1 {
+                sqlx::query(
+                    "INSERT INTO minlog_forward_dead (record_id, time, error) VALUES ($1, $2, $3) \
+                     ON CONFLICT (record_id) DO NOTHING",
+                )
+                .bind(record_id)
+                .bind(now)
+                .bind(error)
+                .execute(&mut *tx)
+                .await?;
+            }
         } else {
-            let next = now + retry_delay(attempts, rand::random::<f64>());
             sqlx::query(
-                "UPDATE minlog_forward_cursor SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = 1",
+                "UPDATE minlog_forward_cursor SET attempts = $1, next_attempt_at = $2, last_error = $3 \
+                 WHERE id = 1 AND holder = $4",
             )
             .bind(i64::from(attempts))
-            .bind(format_time(next)?)
-            .bind(&error)
+            .bind(next_attempt_at)
+            .bind(error)
+            .bind(holder)
             .execute(&mut *tx)
             .await?;
         }
@@ -189,26 +356,22 @@ impl AuditStore {
         Ok(())
     }
 
-    /// Where forwarding stands (for operators and tests).
-    pub async fn forward_state(&self) -> Result<ForwardState, AuditError> {
-        let cursor = self.forward_cursor().await?;
-        let behind: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM access_record WHERE id > ?")
-            .bind(cursor.last_record_id)
-            .fetch_one(&self.pool)
-            .await?;
-        let dead: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM minlog_forward_dead")
-            .fetch_one(&self.pool)
-            .await?;
-        let last_error: Option<String> =
-            sqlx::query_scalar("SELECT last_error FROM minlog_forward_cursor WHERE id = 1")
-                .fetch_one(&self.pool)
-                .await?;
+    async fn forward_state(&self, store_id: &str, now: &str) -> Result<ForwardState, AuditError> {
+        self.ensure_forward_cursor(store_id, now).await?;
+        let row = sqlx::query(
+            "SELECT last_record_id, attempts, last_error, \
+             (SELECT COUNT(*) FROM access_record AS r WHERE r.id > c.last_record_id) AS behind, \
+             (SELECT COUNT(*) FROM minlog_forward_dead) AS dead \
+             FROM minlog_forward_cursor AS c WHERE c.id = 1",
+        )
+        .fetch_one(&self.pool)
+        .await?;
         Ok(ForwardState {
-            last_record_id: cursor.last_record_id,
-            behind: u64::try_from(behind).unwrap_or(0),
-            attempts: cursor.attempts,
-            last_error,
-            dead: u64::try_from(dead).unwrap_or(0),
+            last_record_id: row.try_get("last_record_id")?,
+            behind: u64::try_from(row.try_get::<i64, _>("behind")?).unwrap_or(0),
+            attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+            last_error: row.try_get("last_error")?,
+            dead: u64::try_from(row.try_get::<i64, _>("dead")?).unwrap_or(0),
         })
     }
 }
@@ -268,11 +431,13 @@ async fn run(
     config: ForwardConfig,
     mut stopping: watch::Receiver<bool>,
 ) {
+    // Names this forwarder in the cursor's lease (see the module docs).
+    let holder = uuid::Uuid::new_v4().to_string();
     loop {
         if *stopping.borrow() {
-            return;
+            break;
         }
-        let wait = match step(&store, &client, &config).await {
+        let wait = match step(&store, &client, &config, &holder).await {
             Ok(Step::Forwarded) => continue,
             Ok(Step::Wait(wait)) => wait,
             Err(error) => {
@@ -285,6 +450,9 @@ async fn run(
             _ = stopping.changed() => {}
         }
     }
+    if let Err(error) = store.release_forward_cursor(&holder).await {
+        tracing::warn!(%error, "cannot release the MinLog forwarding cursor; another instance takes it when the lease ends");
+    }
 }
 
 enum Step {
@@ -296,8 +464,15 @@ async fn step(
     store: &AuditStore,
     client: &reqwest::Client,
     config: &ForwardConfig,
+    holder: &str,
 ) -> Result<Step, AuditError> {
-    let cursor = store.forward_cursor().await?;
+    let Some(cursor) = store
+        .hold_forward_cursor(holder, lease_length(config))
+        .await?
+    else {
+        // Another instance forwards; take over if it stops.
+        return Ok(Step::Wait(config.poll_interval));
+    };
     if cursor.attempts > 0 {
         let due = OffsetDateTime::parse(
             &cursor.next_attempt_at,
@@ -328,14 +503,14 @@ async fn step(
     };
     match error {
         None => {
-            store.forwarded(record_id).await?;
+            store.forwarded(holder, record_id).await?;
             Ok(Step::Forwarded)
         }
         Some(error) => {
             let attempts = cursor.attempts.saturating_add(1);
             tracing::warn!(record_id, attempts, %error, "forwarding a MinLog record failed");
             store
-                .forward_failed(record_id, attempts, config.attempts_max, &error)
+                .forward_failed(holder, record_id, attempts, config.attempts_max, &error)
                 .await?;
             Ok(Step::Forwarded)
         }

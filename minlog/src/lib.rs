@@ -7,8 +7,12 @@
 //! in order per patient, with back-off and dead-lettering ([`delivery`]).
 //!
 //! Invariants:
-//! - Records are committed durably (SQLite WAL with `synchronous=FULL`) before the call that
-//!   writes them returns; a caller that gets `Ok` may answer its client.
+//! - Records are committed durably (SQLite WAL with `synchronous=FULL`; PostgreSQL with
+//!   `synchronous_commit = on`) before the call that writes them returns; a caller that gets
+//!   `Ok` may answer its client.
+//! - The store is one SQLite file ([`AuditStore::open`]) or a PostgreSQL schema that several
+//!   instances share ([`AuditStore::open_postgres`]); the SQL is the same on both (see
+//!   `backend`), and so is every invariant here.
 //! - Records are append-only: nothing here updates or deletes them. Follow-ups change only
 //!   their delivery state (see [`outbox`]).
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
@@ -17,15 +21,30 @@ use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use sqlx::Row;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Postgres, Sqlite};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 
+use crate::backend::Engine;
+
+/// The store's tables (both backends).
+pub const TABLES: [&str; 6] = [
+    "rejected_attempt",
+    "access_record",
+    "followup_outbox",
+    "followup_head",
+    "minlog_forward_cursor",
+    "minlog_forward_dead",
+];
+
 /// Most rows one list call returns, whatever the caller asks for.
 pub const LIST_LIMIT_MAX: u32 = 500;
+
+/// Connections of one store's pool on PostgreSQL: the requests of one instance that write
+/// their records at once, the delivery worker and the forwarder.
+pub const POSTGRES_CONNECTIONS_MAX: u32 = 8;
 
 /// An audit store problem. Callers treat every variant as an internal error: an access that
 /// cannot be recorded must not be served (fail closed).
@@ -37,6 +56,10 @@ pub enum AuditError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("audit store query failed: {0}")]
     Query(#[from] sqlx::Error),
+    #[error("the access log's committer has stopped; nothing more can be recorded")]
+    CommitterStopped,
+    #[error("committing access records failed and whether they were committed is unknown: {0}")]
+    CommitOutcomeUnknown(String),
     #[error("cursor {0:?} is not one this API handed out")]
     BadCursor(String),
     #[error("time cannot be formatted: {0}")]
@@ -68,24 +91,58 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-/// The durable audit store (one SQLite file in the data directory).
+/// The durable audit store: one SQLite file in the data directory, or tables in a
+/// PostgreSQL schema that several instances share.
 #[derive(Debug, Clone)]
 pub struct AuditStore {
-    pool: SqlitePool,
+    engine: Engines,
     /// Poked after every commit that ordered a follow-up; the delivery worker of this process
     /// waits on it (besides its periodic poll, which also finds follow-ups other processes
     /// committed). `notify_one` keeps a permit while the worker is busy, so none is lost.
     followup_committed: Arc<Notify>,
+    /// Writes access records in groups (see [`group_commit`]).
+    committer: group_commit::GroupCommitter,
+}
+
+/// The store's SQL engine on the backend it was opened on; every operation is written once,
+/// in [`Engine`], and run through [`dispatch!`].
+#[derive(Debug, Clone)]
+enum Engines {
+    Sqlite(Engine<Sqlite>),
+    Postgres(Engine<Postgres>),
+}
+
+/// Runs `$call` with `$engine` bound to the store's engine, whichever backend it is.
+macro_rules! dispatch {
+    ($store:expr, $engine:ident => $call:expr) => {
+        match &$store.engine {
+            crate::Engines::Sqlite($engine) => $call,
+            crate::Engines::Postgres($engine) => $call,
+        }
+    };
 }
 
 mod access;
+mod backend;
 pub mod delivery;
 pub mod forward;
+pub mod group_commit;
 pub mod outbox;
+#[cfg(test)]
+mod testing;
 pub use access::{AccessAction, AccessOutcome, AccessRecord, RecordedAccess};
 pub use delivery::{DeliveryConfig, DeliveryError, FlushReport, OutboxWorker, retry_delay};
 pub use forward::{ForwardConfig, ForwardError, ForwardState, MinlogForwarder};
 pub use outbox::{ClaimedFollowup, FailedAttempt, Followup, FollowupState, OutboxDepth};
+
+/// The PostgreSQL schema's migrations (`minlog/migrations-postgres/`). Their versions differ
+/// from the registry's and the consent store's, which share the schema's `_sqlx_migrations`
+/// table; each store's migrator ignores the versions that are not its own.
+pub fn postgres_migrator() -> sqlx::migrate::Migrator {
+    let mut migrator = sqlx::migrate!("./migrations-postgres");
+    migrator.set_ignore_missing(true);
+    migrator
+}
 
 impl AuditStore {
     /// Opens (creating if needed) the store at `path` and applies pending migrations.
@@ -109,10 +166,81 @@ impl AuditStore {
                 source,
             })?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(AuditStore {
-            pool,
-            followup_committed: Arc::new(Notify::new()),
-        })
+        Ok(AuditStore::with(Engines::Sqlite(Engine { pool })))
+    }
+
+    /// Connects to the PostgreSQL database at `url` (`postgres://…`; a schema other than
+    /// `public` through `?options=-c%20search_path%3D…`) and applies pending migrations.
+    /// Several instances may open the same database: they share the log, the outbox and the
+    /// forwarding cursor.
+    pub async fn open_postgres(url: &str) -> Result<AuditStore, AuditError> {
+        let open_error = |source| AuditError::Open {
+            path: redacted(url),
+            source,
+        };
+        // A commit returns once it is on disk (PostgreSQL's default, insisted on here because
+        // Ok must mean durable, whatever the server's configuration says).
+        let options = PgConnectOptions::from_str(url)
+            .map_err(open_error)?
+            .options([("synchronous_commit", "on")]);
+        let pool = PgPoolOptions::new()
+            .max_connections(POSTGRES_CONNECTIONS_MAX)
+            .acquire_timeout(std::time::Duration::from_secs(30))
+            .connect_with(options)
+            .await
+            .map_err(open_error)?;
+        postgres_migrator().run(&pool).await?;
+        Ok(AuditStore::with(Engines::Postgres(Engine { pool })))
+    }
+
+    fn with(engine: Engines) -> AuditStore {
+        let followup_committed = Arc::new(Notify::new());
+        AuditStore {
+            committer: group_commit::GroupCommitter::spawn(
+                engine.clone(),
+                followup_committed.clone(),
+            ),
+            engine,
+            followup_committed,
+        }
+    }
+
+    /// Transactions this handle (and its clones) committed access records in: fewer than the
+    /// requests that recorded accesses when group commit grouped them.
+    pub fn access_commits(&self) -> u64 {
+        self.committer.commits()
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.engine {
+            Engines::Sqlite(_) => "sqlite",
+            Engines::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Closes the store's connections (waits for those in use to be returned).
+    pub async fn close(&self) {
+        dispatch!(self, e => e.pool.close().await)
+    }
+
+    /// On PostgreSQL, the bytes the named tables of this store's schema take with their
+    /// indexes (for `/metrics`; any store's tables in the same schema may be named); `None` on
+    /// SQLite, whose file is measured instead.
+    pub async fn postgres_table_bytes(&self, tables: &[&str]) -> Result<Option<u64>, AuditError> {
+        let Engines::Postgres(engine) = &self.engine else {
+            return Ok(None);
+        };
+        let tables: Vec<String> = tables.iter().map(|t| (*t).to_owned()).collect();
+        let bytes: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::BIGINT \
+             FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace \
+             WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relname = ANY($1)",
+        )
+        .bind(tables)
+        .fetch_one(&engine.pool)
+        .await?;
+        Ok(Some(u64::try_from(bytes).unwrap_or(0)))
     }
 
     /// Notified whenever this store commits a follow-up (see the field's docs).
@@ -122,20 +250,7 @@ impl AuditStore {
 
     /// Records one rejected attempt; returns only once the row is durable.
     pub async fn record_rejected(&self, attempt: &RejectedAttempt) -> Result<(), AuditError> {
-        sqlx::query(
-            "INSERT INTO rejected_attempt \
-             (time, remote_address, claimed_subject, transaction_name, fault_code, reason) \
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&attempt.time)
-        .bind(&attempt.remote_address)
-        .bind(&attempt.claimed_subject)
-        .bind(&attempt.transaction)
-        .bind(&attempt.fault_code)
-        .bind(&attempt.reason)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        dispatch!(self, e => e.record_rejected(attempt).await)
     }
 
     /// Rejected attempts, newest first. `cursor` is the `next_cursor` of the previous page.
@@ -147,50 +262,56 @@ impl AuditStore {
         let limit = limit.clamp(1, LIST_LIMIT_MAX);
         let before_id = match cursor {
             None => i64::MAX,
-            Some(text) => text
-                .parse::<i64>()
-                .ok()
-                .filter(|id| *id > 0)
-                .ok_or_else(|| AuditError::BadCursor(text.to_owned()))?,
+            Some(text) => parse_cursor(text)?,
         };
-        let rows = sqlx::query(
-            "SELECT id, time, remote_address, claimed_subject, transaction_name, fault_code, reason \
-             FROM rejected_attempt WHERE id < ? ORDER BY id DESC LIMIT ?",
-        )
-        .bind(before_id)
-        .bind(i64::from(limit) + 1)
-        .fetch_all(&self.pool)
-        .await?;
-        let more = rows.len() > limit as usize;
-        let mut items = Vec::with_capacity(rows.len().min(limit as usize));
-        let mut last_id = None;
-        for row in rows.iter().take(limit as usize) {
-            last_id = Some(row.try_get::<i64, _>("id")?);
-            items.push(RejectedAttempt {
-                time: row.try_get("time")?,
-                remote_address: row.try_get("remote_address")?,
-                claimed_subject: row.try_get("claimed_subject")?,
-                transaction: row.try_get("transaction_name")?,
-                fault_code: row.try_get("fault_code")?,
-                reason: row.try_get("reason")?,
-            });
-        }
-        Ok(Page {
-            items,
-            next_cursor: if more {
-                last_id.map(|id| id.to_string())
-            } else {
-                None
-            },
-        })
+        dispatch!(self, e => e.list_rejected(limit, before_id).await)
     }
 
     /// Number of rejected attempts recorded (for tests and metrics).
     pub async fn rejected_count(&self) -> Result<u64, AuditError> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rejected_attempt")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(u64::try_from(count).unwrap_or(0))
+        dispatch!(self, e => e.rejected_count().await)
+    }
+}
+
+/// A cursor this API handed out: a positive row id.
+pub(crate) fn parse_cursor(text: &str) -> Result<i64, AuditError> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| AuditError::BadCursor(text.to_owned()))
+}
+
+/// `url` without its password, for messages.
+fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "(not a URL)".to_owned();
+    };
+    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}{tail}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// One page of rows read newest first: the rows beyond `limit` only say there is more.
+pub(crate) fn page<T>(rows: Vec<(i64, T)>, limit: u32) -> Page<T> {
+    let more = rows.len() > limit as usize;
+    let mut items = Vec::with_capacity(rows.len().min(limit as usize));
+    let mut last_id = None;
+    for (id, item) in rows.into_iter().take(limit as usize) {
+        last_id = Some(id);
+        items.push(item);
+    }
+    Page {
+        items,
+        next_cursor: if more {
+            last_id.map(|id| id.to_string())
+        } else {
+            None
+        },
     }
 }
 
@@ -230,10 +351,14 @@ mod tests {
 
     #[tokio::test]
     async fn rejected_attempts_survive_reopen_and_page_newest_first() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("minlog.sqlite");
+        for backing in crate::testing::backings().await {
+            rejected_attempts_case(&backing).await;
+        }
+    }
+
+    async fn rejected_attempts_case(backing: &crate::testing::Backing) {
         {
-            let store = AuditStore::open(&path).await.unwrap();
+            let store = backing.open().await;
             for i in 0..5 {
                 store
                     .record_rejected(&attempt(&format!("reason {i}")))
@@ -241,7 +366,7 @@ mod tests {
                     .unwrap();
             }
         }
-        let store = AuditStore::open(&path).await.unwrap();
+        let store = backing.open().await;
         assert_eq!(store.rejected_count().await.unwrap(), 5);
         let first = store.list_rejected(2, None).await.unwrap();
         assert_eq!(

@@ -13,6 +13,41 @@ use minlog::{
     OutboxWorker,
 };
 
+/// Where one run of a test keeps its store: a SQLite file, or (when `DDS_TEST_DATABASE_URL`
+/// names a database) a PostgreSQL scratch schema. Opening it again reopens the same store.
+enum Backing {
+    Sqlite(tempfile::TempDir),
+    Postgres(registry::postgres::ScratchSchema),
+}
+
+impl Backing {
+    async fn open(&self) -> AuditStore {
+        match self {
+            Backing::Sqlite(dir) => AuditStore::open(&dir.path().join("minlog.sqlite"))
+                .await
+                .unwrap(),
+            Backing::Postgres(schema) => AuditStore::open_postgres(schema.url()).await.unwrap(),
+        }
+    }
+}
+
+/// SQLite, and PostgreSQL when configured (else the test says it skipped it).
+async fn backings() -> Vec<Backing> {
+    let mut backings = vec![Backing::Sqlite(tempfile::tempdir().unwrap())];
+    match std::env::var("DDS_TEST_DATABASE_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+    {
+        Some(url) => backings.push(Backing::Postgres(
+            registry::postgres::ScratchSchema::create(&url)
+                .await
+                .unwrap(),
+        )),
+        None => println!("SKIPPED on PostgreSQL: DDS_TEST_DATABASE_URL is not set"),
+    }
+    backings
+}
+
 const PATIENTS: [&str; 3] = ["0101700013", "0201919990", "2512489996"];
 const WAIT_MAX: Duration = Duration::from_secs(60);
 
@@ -156,12 +191,15 @@ fn assert_in_order_per_patient(committed: &[(String, String)], seen: &[Seen]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn follow_ups_arrive_in_order_per_patient_through_failures() {
+    for backing in backings().await {
+        follow_ups_arrive_in_order_per_patient_through_failures_on(&backing).await;
+    }
+}
+
+async fn follow_ups_arrive_in_order_per_patient_through_failures_on(backing: &Backing) {
     // Every third request fails, so retries interleave with other patients' deliveries.
     let receiver = Receiver::start(|n, _| if n % 3 == 1 { 500 } else { 200 }).await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = AuditStore::open(&dir.path().join("minlog.sqlite"))
-        .await
-        .unwrap();
+    let store = backing.open().await;
     let mut committed = Vec::new();
     let mut worker = None;
     for round in 0..4 {
@@ -186,11 +224,14 @@ async fn follow_ups_arrive_in_order_per_patient_through_failures() {
 
 #[tokio::test]
 async fn a_receiver_that_fails_first_then_recovers_gets_the_follow_up() {
+    for backing in backings().await {
+        a_receiver_that_fails_first_then_recovers_gets_the_follow_up_on(&backing).await;
+    }
+}
+
+async fn a_receiver_that_fails_first_then_recovers_gets_the_follow_up_on(backing: &Backing) {
     let receiver = Receiver::start(|n, _| if n < 2 { 500 } else { 204 }).await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = AuditStore::open(&dir.path().join("minlog.sqlite"))
-        .await
-        .unwrap();
+    let store = backing.open().await;
     let event_id = order(&store, PATIENTS[0]).await;
     let _worker = OutboxWorker::spawn(store.clone(), config(&receiver)).unwrap();
     wait_until("delivered", || async { pending(&store).await == 0 }).await;
@@ -209,11 +250,16 @@ async fn a_receiver_that_fails_first_then_recovers_gets_the_follow_up() {
 
 #[tokio::test]
 async fn spent_attempts_dead_letter_and_let_the_patients_next_follow_up_through() {
+    for backing in backings().await {
+        spent_attempts_dead_letter_and_let_the_patients_next_follow_up_through_on(&backing).await;
+    }
+}
+
+async fn spent_attempts_dead_letter_and_let_the_patients_next_follow_up_through_on(
+    backing: &Backing,
+) {
     let receiver = Receiver::start(|_, _| 500).await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = AuditStore::open(&dir.path().join("minlog.sqlite"))
-        .await
-        .unwrap();
+    let store = backing.open().await;
     let first = order(&store, PATIENTS[0]).await;
     let second = order(&store, PATIENTS[0]).await;
     let _worker = OutboxWorker::spawn(
@@ -241,12 +287,18 @@ async fn spent_attempts_dead_letter_and_let_the_patients_next_follow_up_through(
 
 #[tokio::test]
 async fn a_new_store_resumes_what_the_last_one_left_including_abandoned_claims() {
+    for backing in backings().await {
+        a_new_store_resumes_what_the_last_one_left_including_abandoned_claims_on(&backing).await;
+    }
+}
+
+async fn a_new_store_resumes_what_the_last_one_left_including_abandoned_claims_on(
+    backing: &Backing,
+) {
     let receiver = Receiver::start(|_, _| 200).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("minlog.sqlite");
     let mut committed = Vec::new();
     {
-        let store = AuditStore::open(&path).await.unwrap();
+        let store = backing.open().await;
         for patient in PATIENTS {
             committed.push(order(&store, patient).await);
         }
@@ -258,7 +310,7 @@ async fn a_new_store_resumes_what_the_last_one_left_including_abandoned_claims()
             .unwrap();
         assert_eq!(claimed[0].event_id, committed[0]);
     }
-    let store = AuditStore::open(&path).await.unwrap();
+    let store = backing.open().await;
     assert_eq!(pending(&store).await, 3);
     let _worker = OutboxWorker::spawn(store.clone(), config(&receiver)).unwrap();
     wait_until("all delivered", || async { pending(&store).await == 0 }).await;
@@ -274,11 +326,14 @@ async fn a_new_store_resumes_what_the_last_one_left_including_abandoned_claims()
 
 #[tokio::test]
 async fn a_commit_wakes_the_idle_worker() {
+    for backing in backings().await {
+        a_commit_wakes_the_idle_worker_on(&backing).await;
+    }
+}
+
+async fn a_commit_wakes_the_idle_worker_on(backing: &Backing) {
     let receiver = Receiver::start(|_, _| 200).await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = AuditStore::open(&dir.path().join("minlog.sqlite"))
-        .await
-        .unwrap();
+    let store = backing.open().await;
     // Without the wake-up, this worker would not look again for an hour (past WAIT_MAX).
     let _worker = OutboxWorker::spawn(
         store.clone(),
@@ -301,11 +356,14 @@ async fn a_commit_wakes_the_idle_worker() {
 
 #[tokio::test]
 async fn flush_delivers_what_is_due_and_returns_when_the_receiver_is_down() {
+    for backing in backings().await {
+        flush_delivers_what_is_due_and_returns_when_the_receiver_is_down_on(&backing).await;
+    }
+}
+
+async fn flush_delivers_what_is_due_and_returns_when_the_receiver_is_down_on(backing: &Backing) {
     let receiver = Receiver::start(|_, _| 200).await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = AuditStore::open(&dir.path().join("minlog.sqlite"))
-        .await
-        .unwrap();
+    let store = backing.open().await;
     let worker = OutboxWorker::spawn(
         store.clone(),
         DeliveryConfig {
@@ -343,4 +401,51 @@ async fn flush_delivers_what_is_due_and_returns_when_the_receiver_is_down() {
                 .is_some_and(|e| e.contains("error sending request"))),
         "{waiting:?}"
     );
+}
+
+/// Several processes' workers on one store (three handles with pools of their own, as three
+/// instances on one PostgreSQL database have): together they deliver every follow-up exactly
+/// once, in order per patient, while follow-ups keep being committed through all three.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_of_several_processes_share_the_outbox_without_double_delivery() {
+    for backing in backings().await {
+        workers_of_several_processes_share_the_outbox_on(&backing).await;
+    }
+}
+
+async fn workers_of_several_processes_share_the_outbox_on(backing: &Backing) {
+    let receiver = Receiver::start(|_, _| 200).await;
+    let stores = [
+        backing.open().await,
+        backing.open().await,
+        backing.open().await,
+    ];
+    let _workers: Vec<OutboxWorker> = stores
+        .iter()
+        .map(|store| {
+            OutboxWorker::spawn(
+                store.clone(),
+                DeliveryConfig {
+                    // Only their own commits and this poll wake them: claims meet often.
+                    poll_interval: Duration::from_millis(50),
+                    ..config(&receiver)
+                },
+            )
+            .unwrap()
+        })
+        .collect();
+    let mut committed = Vec::new();
+    for round in 0..12 {
+        for (i, patient) in PATIENTS.iter().enumerate() {
+            let store = &stores[(round + i) % stores.len()];
+            committed.push((patient.to_string(), order(store, patient).await));
+        }
+    }
+    wait_until("all delivered", || async { pending(&stores[0]).await == 0 }).await;
+    let seen = receiver.seen();
+    assert_eq!(seen.len(), committed.len(), "each follow-up exactly once");
+    let distinct: std::collections::BTreeSet<&str> =
+        seen.iter().map(|s| s.event_id.as_str()).collect();
+    assert_eq!(distinct.len(), committed.len());
+    assert_in_order_per_patient(&committed, &seen);
 }

@@ -51,7 +51,15 @@ use crate::submission::{RegisterOptions, Registered};
 use crate::update::{UpdateError, Updated};
 use crate::visibility::{QueryResult, ResultObject};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations-postgres");
+/// The schema's migrations (`registry/migrations-postgres/`). The consent and audit stores
+/// keep their tables in the same schema and record their own migrations in the same
+/// `_sqlx_migrations` table, under versions of their own: this migrator ignores those
+/// (instead of refusing a database that has migrations it does not know).
+pub fn postgres_migrator() -> sqlx::migrate::Migrator {
+    let mut migrator = sqlx::migrate!("./migrations-postgres");
+    migrator.set_ignore_missing(true);
+    migrator
+}
 
 /// Connections of one store's writer pool: how many registrations, updates and deletes of one
 /// instance run at once. More would mostly add serialization failures among writes of the same
@@ -130,7 +138,7 @@ impl PgRegistryStore {
             .acquire_timeout(BUSY_TIMEOUT)
             .connect_with(options.clone())
             .await?;
-        MIGRATOR.run(&writer).await?;
+        postgres_migrator().run(&writer).await?;
         let reader = PgPoolOptions::new()
             .max_connections(config.read_connections_max.max(1))
             .acquire_timeout(BUSY_TIMEOUT)

@@ -25,10 +25,11 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use xds_model::codec::StoredXml;
 use xds_model::rim::{ExtrinsicObject, Identifiable};
 
 use crate::codec;
-use crate::error::QueryError;
+use crate::error::{QueryError, StoreError};
 use crate::index::ObjectKind;
 use crate::query::{QueryResponse, ReturnType};
 use crate::store::RegistryStore;
@@ -97,6 +98,35 @@ impl QueryResult {
                     .collect::<Result<_, _>>()?,
             ),
         })
+    }
+}
+
+impl QueryResult {
+    /// Puts the answer into `response`: the stored XML of LeafClass objects, spliced in
+    /// without being parsed again (see [`xds_model::codec::StoredXml`]), or ObjectRefs. A row
+    /// whose XML does not carry its own id is reported as corrupt rather than served.
+    pub fn answer_into(
+        self,
+        response: &mut xds_model::message::AdhocQueryResponse,
+    ) -> Result<(), QueryError> {
+        match self.return_type {
+            ReturnType::ObjectRef => {
+                response.registry_object_list = self.into_response()?.into_registry_object_list();
+            }
+            ReturnType::LeafClass => {
+                response.stored_objects = self
+                    .objects
+                    .into_iter()
+                    .map(|o| {
+                        StoredXml::new(&o.entry_uuid, o.xml).map_err(|e| StoreError::Corrupt {
+                            object: e.object,
+                            detail: e.detail.to_owned(),
+                        })
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -17,6 +17,16 @@
 //! registry that might still commit a registration whose answer was lost). That is also why
 //! there is no `dds gc` command: another process cannot take this process's hash locks.
 //!
+//! A store shared by several processes (object storage, [`crate::object`]) is also committed
+//! to by processes whose locks this one cannot take. There every commit rewrites the object,
+//! refreshing its last-modified time, and the collector reads that time again after the
+//! reference check, right before it removes: a document committed again since the listing is
+//! young and kept. What remains is a window of one round trip between that read and the
+//! removal in which another instance's re-commit and registration could both fall; the object
+//! would then be gone under fresh metadata. FIXME: close it with a conditional delete
+//! (If-Unmodified-Since) once S3-compatible servers broadly support one; until then prefer to
+//! let one instance collect.
+//!
 //! Only a process with the registry in it can collect (`--role all`): the stored queries of
 //! ITI-18 cannot ask "is this hash referenced", so `--role repository` keeps its files.
 
@@ -92,6 +102,17 @@ impl Repository {
                 if references.is_referenced(&sha1).await? {
                     collected.referenced += 1;
                     continue;
+                }
+                // Another process sharing the store (several instances on one bucket) may have
+                // committed these bytes again since the listing, unseen by our locks, and be
+                // about to register them: its commit made the document young again.
+                match self.store.last_committed(&sha1).await? {
+                    None => continue,
+                    Some(modified) if modified > cutoff => {
+                        collected.young += 1;
+                        continue;
+                    }
+                    Some(_) => {}
                 }
                 self.store.remove(&sha1).await?;
                 collected.removed += 1;

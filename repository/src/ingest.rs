@@ -12,7 +12,8 @@
 //! 4. **registers** the metadata through the [`Registrar`] (ITI-42 semantics, all or nothing);
 //! 5. on Success answers Success; on a rejection removes the files its own commit created (still
 //!    under the hash locks, so no concurrent submission of the same bytes can be relying on them)
-//!    and passes the registry's errors on unchanged.
+//!    and passes the registry's errors on unchanged. A store shared by several processes (object
+//!    storage) leaves them to the collector instead: the locks do not reach the other processes.
 //!
 //! Why bytes before metadata: see the crate documentation ("Crash safety").
 //!
@@ -400,6 +401,11 @@ impl Repository {
     }
 
     async fn remove_created(&self, committed: &[ProvidedDocument]) {
+        if !self.store.removes_rejected_commits() {
+            // A shared store: another instance may be about to register the same bytes, so
+            // they stay for the collector and its grace period (see `crate::object`).
+            return;
+        }
         for document in committed.iter().filter(|d| d.stored.created) {
             if let Err(error) = self.store.remove(&document.stored.sha1).await {
                 // Harmless garbage (immutable, unreferenced); a collector can take it later.

@@ -11,6 +11,8 @@
 //!   (`--role all`). The repository keeps no database: uniqueId → (hash, size, mimeType) is the
 //!   DocumentEntry's metadata in the registry. The SOAP implementations (`--role repository`,
 //!   forwarding to `[[repositories]]`) live in `dds`, which owns HTTP and SOAP.
+//! - [`object`]: [`ObjectDocumentStore`], committed documents on S3-compatible object storage
+//!   (`<prefix>/sha1/ab/cd/<sha1>`), staged locally like the files store.
 //! - [`caller`]: the caller's card ([`CallerCard`]), passed on to the registry and to other
 //!   repositories so that they decide (consent, MinLog) for the real caller.
 //! - [`gc`]: removal of committed files that no DocumentEntry references.
@@ -54,6 +56,7 @@ pub mod caller;
 pub mod gc;
 pub mod in_process;
 pub mod ingest;
+pub mod object;
 pub mod retrieve;
 pub mod store;
 
@@ -64,6 +67,7 @@ pub use ingest::{
     ProvideError, ProvideFinding, Provided, ProvidedDocument, Registrar, RegistrationError,
     Repository,
 };
+pub use object::{ObjectDocumentStore, S3Settings, Secret, SettingsError};
 pub use retrieve::{
     DOCUMENT_REQUESTS_MAX, LocatedDocument, LookupError, MetadataLookup, NoRemoteRepositories,
     RemoteAnswer, RemoteDocument, RemoteRepositories, Retrieval, RetrievedContent,

@@ -7,8 +7,9 @@
 //! `DATA/documents/sha1/ab/cd/<sha1>` and fsyncs the directory, or
 //! [`DocumentStore::discard`] drops it.
 //!
-//! [`LocalDocumentStore`] is the local-files implementation; an S3-compatible object store
-//! comes later behind the same trait (staging stays local: the hash must be known before the
+//! [`LocalDocumentStore`] is the local-files implementation;
+//! [`crate::object::ObjectDocumentStore`] keeps committed documents on S3-compatible object
+//! storage behind the same trait (staging stays local: the hash must be known before the
 //! object key is).
 //!
 //! Invariants:
@@ -73,6 +74,13 @@ pub enum StoreError {
     },
     #[error("a storage task failed: {detail} (XDSRepositoryError)")]
     Task { detail: String },
+    /// The object storage failed (see [`crate::object`]).
+    #[error("cannot {operation} object {key}: {source} (XDSRepositoryError)")]
+    Object {
+        operation: &'static str,
+        key: String,
+        source: Box<object_store::Error>,
+    },
 }
 
 fn io_error<'p>(
@@ -232,7 +240,7 @@ impl StagedDocument {
         self.path.as_deref()
     }
 
-    fn take_path(&mut self) -> Option<PathBuf> {
+    pub(crate) fn take_path(&mut self) -> Option<PathBuf> {
         self.path.take()
     }
 
@@ -321,6 +329,19 @@ pub trait DocumentStore: Send + Sync {
     /// shard at a time, so a listing holds about 1/256 of it.
     async fn committed_in_shard(&self, shard: u8)
     -> Result<Vec<(Sha1Hex, SystemTime)>, StoreError>;
+
+    /// When the document was last committed, `None` if it is not stored. The collector asks
+    /// again right before it removes a document, because a commit in another process (a
+    /// bucket shared by several instances) cannot be seen through this process's hash locks.
+    async fn last_committed(&self, sha1: &Sha1Hex) -> Result<Option<SystemTime>, StoreError>;
+
+    /// Whether a submission the registry definitely refused removes the documents its own
+    /// commit created, at once. True where only this process commits (local files, under the
+    /// hash locks); false where other processes may commit the same bytes concurrently and
+    /// cannot be told apart (a shared bucket), which leaves such documents to the collector.
+    fn removes_rejected_commits(&self) -> bool {
+        true
+    }
 }
 
 /// Documents as files under `DATA/documents/`.
@@ -517,6 +538,18 @@ impl DocumentStore for LocalDocumentStore {
             Ok(found)
         })
         .await
+    }
+
+    async fn last_committed(&self, sha1: &Sha1Hex) -> Result<Option<SystemTime>, StoreError> {
+        let path = self.path_of(sha1);
+        match tokio::fs::metadata(&path).await {
+            Ok(meta) => meta
+                .modified()
+                .map(Some)
+                .map_err(io_error("stat the document", &path)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error("stat the document", &path)(e)),
+        }
     }
 }
 

@@ -92,6 +92,72 @@ impl Identifiable {
     }
 }
 
+/// An object's XML exactly as [`Identifiable::to_xml`] wrote it, to be written into a
+/// response again without being parsed and re-serialized (the registry answers queries from
+/// the XML it stored; parsing it back only to write the same bytes was the largest single
+/// cost of an ITI-18 answer).
+///
+/// Invariant: the text is one complete `rim:` element that this crate's writer produced, so it
+/// is well-formed and escaped; [`StoredXml::new`] checks the cheap part of that (the root
+/// element and its `id`), the store's write path guarantees the rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredXml {
+    xml: String,
+    /// Where the root's ` xmlns:rim="…"` declaration is, if it has one: it is left out when
+    /// the object is written inside an element that already declares `rim`, so that the
+    /// bytes equal those of writing the parsed object.
+    declaration: Option<std::ops::Range<usize>>,
+}
+
+/// Why stored XML cannot be written as it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("stored XML of {object} is not an object this codec wrote: {detail}")]
+pub struct StoredXmlError {
+    pub object: String,
+    pub detail: &'static str,
+}
+
+impl StoredXml {
+    /// Takes the stored XML of the object whose id is `id`.
+    pub fn new(id: &str, xml: String) -> std::result::Result<StoredXml, StoredXmlError> {
+        let error = |detail| StoredXmlError {
+            object: id.to_owned(),
+            detail,
+        };
+        if !xml.starts_with("<rim:") {
+            return Err(error("it does not start with a rim: element"));
+        }
+        let start_tag_end = xml
+            .find('>')
+            .ok_or_else(|| error("its start tag is not closed"))?;
+        let start_tag = &xml[..start_tag_end];
+        // Identifiers the registry stores are UUID URNs, written unescaped.
+        if id.contains(['<', '>', '&', '"', '\'']) {
+            return Err(error("its id needs escaping, which stored ids never do"));
+        }
+        let id_attribute = format!(" id=\"{id}\"");
+        if !start_tag.contains(&id_attribute) {
+            return Err(error("its root element does not carry that id"));
+        }
+        let declaration_text = format!(" xmlns:rim=\"{}\"", crate::vocabulary::ns::RIM);
+        let declaration = start_tag
+            .find(&declaration_text)
+            .map(|at| at..at + declaration_text.len());
+        Ok(StoredXml { xml, declaration })
+    }
+
+    /// Writes the object as a child of an element that declares `rim`.
+    pub(crate) fn write_nested(&self, w: &mut XmlWriter) {
+        match &self.declaration {
+            Some(range) => {
+                w.raw_element(&self.xml[..range.start]);
+                w.raw_continue(&self.xml[range.end..]);
+            }
+            None => w.raw_element(&self.xml),
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reading. Each `read_*` is called with the element's start tag consumed and returns after
 // its end tag.

@@ -998,6 +998,19 @@ impl XmlWriter {
         self.out.push_str(text);
     }
 
+    /// Markup this writer produced earlier (a complete element, or the first part of one that
+    /// [`XmlWriter::raw_continue`] completes), written as it is.
+    pub fn raw_element(&mut self, xml: &str) {
+        self.close_open();
+        self.out.push_str(xml);
+    }
+
+    /// The rest of the markup [`XmlWriter::raw_element`] began.
+    pub fn raw_continue(&mut self, xml: &str) {
+        debug_assert!(!self.open, "raw markup continued inside an open start tag");
+        self.out.push_str(xml);
+    }
+
     pub fn end(&mut self, qname: &str) {
         if self.open {
             self.out.push_str("/>");

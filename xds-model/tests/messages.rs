@@ -5,6 +5,8 @@
 
 mod support;
 
+use xds_model::codec::StoredXml;
+
 use xds_model::message::{
     AdhocQuery, AdhocQueryRequest, AdhocQueryResponse, Document, DocumentContent, DocumentRequest,
     DocumentResponse, Message, ProvideAndRegisterDocumentSetRequest, RegistryError,
@@ -148,11 +150,45 @@ fn iti18_adhoc_query_responses() {
                 support::document_entry(0).to_rim(),
             )],
         },
+        ..AdhocQueryResponse::default()
     };
     check(
         "iti18_adhoc_query_response_leaf_class",
-        Message::AdhocQueryResponse(leaf),
+        Message::AdhocQueryResponse(leaf.clone()),
     );
+    // The registry answers from the XML it stored: spliced in, it must give exactly the bytes
+    // of the parsed objects, whether or not the stored root declares `rim`.
+    let mut spliced = AdhocQueryResponse {
+        registry_object_list: RegistryObjectList::default(),
+        ..leaf.clone()
+    };
+    for object in &leaf.registry_object_list.objects {
+        let stored = object.to_xml();
+        assert!(stored.contains(" xmlns:rim="), "{stored}");
+        spliced
+            .stored_objects
+            .push(StoredXml::new(object.id(), stored).unwrap());
+    }
+    assert_eq!(spliced.to_xml(), leaf.to_xml());
+    let mixed = AdhocQueryResponse {
+        registry_object_list: RegistryObjectList {
+            objects: leaf.registry_object_list.objects.clone(),
+        },
+        stored_objects: spliced.stored_objects.clone(),
+        ..leaf.clone()
+    };
+    let both = AdhocQueryResponse::parse(mixed.to_xml().as_bytes()).unwrap();
+    assert_eq!(both.registry_object_list.objects.len(), 2);
+    assert_eq!(
+        StoredXml::new(
+            "urn:uuid:someone-else",
+            leaf.registry_object_list.objects[0].to_xml()
+        )
+        .unwrap_err()
+        .detail,
+        "its root element does not carry that id"
+    );
+    assert!(StoredXml::new("x", "<not-rim/>".into()).is_err());
     let refs = AdhocQueryResponse {
         response: RegistryResponse {
             status: response_status::PARTIAL_SUCCESS.into(),

@@ -392,17 +392,16 @@ async fn one_query(app: &App, envelope: &[u8], cpr: &str) -> anyhow::Result<Time
         .await
         .map_err(|r| refused("MinLog", r))?;
     let t4 = Instant::now();
-    let objects = result
-        .into_response()
-        .context("the answer cannot be read back")?;
-    let response = AdhocQueryResponse {
+    let mut response = AdhocQueryResponse {
         response: RegistryResponse {
             status: response_status::SUCCESS.to_owned(),
             ..RegistryResponse::default()
         },
-        registry_object_list: objects.into_registry_object_list(),
         ..AdhocQueryResponse::default()
     };
+    result
+        .answer_into(&mut response)
+        .context("the answer cannot be read back")?;
     let answer = crate::edge::respond::soap_response(
         action::REGISTRY_STORED_QUERY_RESPONSE,
         admitted.relates_to.as_deref(),

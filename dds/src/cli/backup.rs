@@ -76,6 +76,10 @@ pub struct BackupArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// The service's `database_url`, if it runs on PostgreSQL: then its stores are not in the
+    /// data directory and `dds backup` refuses (back PostgreSQL up with pg_dump).
+    #[arg(long, env = "DDS_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
 }
 
 /// Options of `dds restore`.
@@ -130,9 +134,19 @@ pub fn restore(args: RestoreArgs) -> i32 {
 
 async fn run_backup(args: BackupArgs) -> anyhow::Result<i32> {
     let source = &args.data;
+    if let Some(url) = &args.database_url {
+        bail!(
+            "the stores are on PostgreSQL ({}), not in {}: back the database up with its own \
+             tools (pg_dump, or a base backup with WAL archiving); dds backup snapshots a data \
+             directory's SQLite stores and documents only",
+            crate::config::redacted_database_url(url),
+            source.display()
+        );
+    }
     if !source.join(REGISTRY_DB).exists() {
         bail!(
-            "{} is not a data directory ({} is missing)",
+            "{} is not a data directory ({} is missing; a service on PostgreSQL keeps its \
+             stores in the database, back it up with pg_dump)",
             source.display(),
             REGISTRY_DB
         );

@@ -71,8 +71,8 @@ pub struct SeedArgs {
     /// and limits apply as they do in `dds serve`.
     #[arg(long, env = "DDS_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// The registry on PostgreSQL, as `dds serve --database-url` (documents, consent and MinLog
-    /// still go to the data directory).
+    /// The stores on PostgreSQL, as `dds serve --database-url` (documents still go to the
+    /// data directory).
     #[arg(long, env = "DDS_DATABASE_URL", value_name = "URL")]
     pub database_url: Option<String>,
     /// Seed of the generator: the same seed gives the same data.

@@ -60,6 +60,7 @@ pub async fn record(
     let caller = access.caller;
     let time = minlog::now_rfc3339().map_err(|e| internal_fault(&e, relates_to))?;
     let reads = matches!(access.action, AccessAction::Query | AccessAction::Retrieve);
+    let mut records = Vec::with_capacity(access.documents.len());
     for (patient_cpr, documents) in access.documents {
         let order_followup = reads
             && caller.role.is_health_professional()
@@ -81,11 +82,13 @@ pub async fn record(
             override_reason: access.override_reason.map(str::to_owned),
             outcome: access.outcome,
         };
-        app.door
-            .audit
-            .record_access(&record, order_followup)
-            .await
-            .map_err(|e| internal_fault(&e, relates_to))?;
+        records.push((record, order_followup));
     }
+    // One transaction for every patient of the access, grouped with other requests' records.
+    app.door
+        .audit
+        .record_accesses(records)
+        .await
+        .map_err(|e| internal_fault(&e, relates_to))?;
     Ok(())
 }

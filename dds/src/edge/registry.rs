@@ -442,22 +442,28 @@ async fn consent_filtered_answer(
             value: String::new(),
         });
     }
-    let objects = result
-        .into_response()
-        .map_err(|e| internal_fault(&e, relates_to))?;
-    let mut registry_object_list = objects.into_registry_object_list();
-    if let Some(ranking) = &ranking {
-        ranking.decorate(&mut registry_object_list);
-    }
-    Ok(AdhocQueryResponse {
+    let mut response = AdhocQueryResponse {
         response: RegistryResponse {
             status: response_status::SUCCESS.to_owned(),
             errors: error_list(warnings),
             ..RegistryResponse::default()
         },
-        registry_object_list,
         ..AdhocQueryResponse::default()
-    })
+    };
+    match &ranking {
+        // A full-text answer adds snippets to its entries: they are read back into the model.
+        Some(ranking) => {
+            let objects = result
+                .into_response()
+                .map_err(|e| internal_fault(&e, relates_to))?;
+            response.registry_object_list = objects.into_registry_object_list();
+            ranking.decorate(&mut response.registry_object_list);
+        }
+        None => result
+            .answer_into(&mut response)
+            .map_err(|e| internal_fault(&e, relates_to))?,
+    }
+    Ok(response)
 }
 
 /// Logs a registration, update or delete once it is answered: `allowed` if it was written,

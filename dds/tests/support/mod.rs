@@ -1,7 +1,12 @@
 //! A real `dds` server for tests: ephemeral port, fresh data dir, cards from its development
 //! STS, and the helpers every HTTP test needs.
+//!
+//! Its stores are the data dir's SQLite files, or — when `DDS_TEST_DATABASE_URL` names a
+//! PostgreSQL database — a fresh scratch schema of that database made for the server alone
+//! (as `conformance-tests`' harness does), so the same tests run against either backend.
 #![allow(dead_code)] // each test file uses a different part of it
 
+pub mod s3;
 pub mod search;
 pub mod served;
 
@@ -10,7 +15,49 @@ use std::path::Path;
 use dds::config::{Config, ServeFlags};
 use dds::serve::Server;
 use identity::{CardRequest, DevSts, Role};
+use registry::postgres::ScratchSchema;
 use time::OffsetDateTime;
+
+/// The environment variable naming a PostgreSQL database for the tests' stores.
+pub const DATABASE_URL_VARIABLE: &str = "DDS_TEST_DATABASE_URL";
+
+/// The PostgreSQL database tests put their stores in, if any.
+pub fn test_database_url() -> Option<String> {
+    std::env::var(DATABASE_URL_VARIABLE)
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+/// A fresh scratch schema for a test's stores when [`DATABASE_URL_VARIABLE`] is set: give its
+/// [`TestDatabase::serve_args`] to every `dds serve` the test starts (several instances, or
+/// one restarted, then share the stores). Dropped with everything in it at the end.
+pub struct TestDatabase {
+    schema: Option<ScratchSchema>,
+}
+
+impl TestDatabase {
+    pub async fn new() -> TestDatabase {
+        let schema = match test_database_url() {
+            Some(url) => Some(ScratchSchema::create(&url).await.unwrap()),
+            None => None,
+        };
+        TestDatabase { schema }
+    }
+
+    /// The schema's URL, or `None` on SQLite.
+    pub fn url(&self) -> Option<&str> {
+        self.schema.as_ref().map(|s| s.url())
+    }
+
+    /// `args` for `dds serve`, followed by `--database-url URL` on PostgreSQL.
+    pub fn serve_args<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
+        let mut all = args.to_vec();
+        if let Some(url) = self.url() {
+            all.extend(["--database-url", url]);
+        }
+        all
+    }
+}
 
 pub struct TestServer {
     _data: tempfile::TempDir,
@@ -18,6 +65,11 @@ pub struct TestServer {
     pub sts: DevSts,
     pub http: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The stores' database URL when they are on PostgreSQL.
+    database_url: Option<String>,
+    /// The scratch schema this server's stores are in, if it made one. Declared last: dropped
+    /// after the shutdown was sent.
+    _schema: Option<ScratchSchema>,
 }
 
 impl TestServer {
@@ -25,9 +77,13 @@ impl TestServer {
         TestServer::start_with(ServeFlags::default()).await
     }
 
-    /// Starts a server with these flags, on an ephemeral port and a fresh data dir.
+    /// Starts a server with these flags, on an ephemeral port and a fresh data dir (and a
+    /// fresh PostgreSQL schema when [`DATABASE_URL_VARIABLE`] is set and the flags name no
+    /// database).
     pub async fn start_with(flags: ServeFlags) -> TestServer {
         let data = tempfile::tempdir().unwrap();
+        let (flags, schema) = with_scratch_schema(flags).await;
+        let database_url = flags.database_url.clone();
         let config = Config::load(ServeFlags {
             listen: Some("127.0.0.1:0".into()),
             data: Some(data.path().to_owned()),
@@ -49,6 +105,8 @@ impl TestServer {
             sts,
             http: dds::http_client::builder().build().unwrap(),
             shutdown: Some(shutdown),
+            database_url,
+            _schema: schema,
         }
     }
 
@@ -63,6 +121,8 @@ impl TestServer {
     ) -> TestServer {
         let config_path = data.path().join("dds.toml");
         std::fs::write(&config_path, config_toml).unwrap();
+        let (flags, schema) = with_scratch_schema(flags).await;
+        let database_url = flags.database_url.clone();
         let config = Config::load(ServeFlags {
             listen: Some(listener.local_addr().unwrap().to_string()),
             data: Some(data.path().to_owned()),
@@ -83,6 +143,18 @@ impl TestServer {
             sts,
             http: dds::http_client::builder().build().unwrap(),
             shutdown: Some(shutdown),
+            database_url,
+            _schema: schema,
+        }
+    }
+
+    /// Another handle on this server's audit store (SQLite file or PostgreSQL schema).
+    pub async fn audit_store(&self) -> minlog::AuditStore {
+        match &self.database_url {
+            Some(url) => minlog::AuditStore::open_postgres(url).await.unwrap(),
+            None => minlog::AuditStore::open(&self.data_dir().join(dds::app::MINLOG_DB))
+                .await
+                .unwrap(),
         }
     }
 
@@ -143,6 +215,20 @@ impl Drop for TestServer {
             let _ = shutdown.send(());
         }
     }
+}
+
+/// `flags` with a fresh scratch schema as their database when [`DATABASE_URL_VARIABLE`] is set
+/// and they name none; the schema, to be dropped after the server.
+async fn with_scratch_schema(mut flags: ServeFlags) -> (ServeFlags, Option<ScratchSchema>) {
+    if flags.database_url.is_some() {
+        return (flags, None);
+    }
+    let Some(url) = test_database_url() else {
+        return (flags, None);
+    };
+    let schema = ScratchSchema::create(&url).await.unwrap();
+    flags.database_url = Some(schema.url().to_owned());
+    (flags, Some(schema))
 }
 
 /// A card from `sts`: a system of a CVR organisation, or a person (`cpr`) at a SOR unit.

@@ -24,9 +24,9 @@ pub mod query_value;
 use base64::Engine as _;
 
 use crate::codec::{
-    foreign_or_error, read_object_ref, read_registry_object_list, read_slot, unexpected_root,
-    write_common_attributes, write_common_children, write_object_ref, write_registry_object_list,
-    write_slot,
+    StoredXml, foreign_or_error, read_object_ref, read_registry_object_list, read_slot,
+    unexpected_root, write_common_attributes, write_common_children, write_identifiable,
+    write_object_ref, write_registry_object_list, write_slot,
 };
 use crate::limits::{DOCUMENT_BYTES_MAX, XmlLimits};
 use crate::rim::{ObjectRef, RegistryObject, RegistryObjectList, Slot};
@@ -844,6 +844,10 @@ pub struct AdhocQueryResponse {
     pub total_result_count: Option<u64>,
     /// LeafClass objects or `ObjectRef`s, depending on the request's returnType.
     pub registry_object_list: RegistryObjectList,
+    /// LeafClass objects as the registry stored them, written after `registry_object_list`'s
+    /// objects in the same `rim:RegistryObjectList` (see [`StoredXml`]). Only a registry
+    /// building its answer sets this; parsing a response never does.
+    pub stored_objects: Vec<StoredXml>,
 }
 
 impl AdhocQueryResponse {
@@ -870,7 +874,19 @@ impl AdhocQueryResponse {
             w.attr("totalResultCount", &i.to_string());
         }
         self.response.write_children(&mut w);
-        write_registry_object_list(&mut w, &self.registry_object_list, false);
+        if self.stored_objects.is_empty() {
+            write_registry_object_list(&mut w, &self.registry_object_list, false);
+        } else {
+            const LIST: &str = "rim:RegistryObjectList";
+            w.start(LIST);
+            for object in &self.registry_object_list.objects {
+                write_identifiable(&mut w, object, false);
+            }
+            for object in &self.stored_objects {
+                object.write_nested(&mut w);
+            }
+            w.end(LIST);
+        }
         w.end(TAG);
         w.finish()
     }
