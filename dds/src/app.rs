@@ -134,7 +134,7 @@ impl App {
             spawn_garbage_collection(repository.clone(), registry.clone(), config.gc_grace);
         }
         let search = if config.role != Role::Repository && opener == Opener::Service {
-            let indexer = crate::search::open_indexer(&config, registry.clone())?;
+            let indexer = crate::search::open_indexer(&config, registry.clone()).await?;
             // Catching up (a first build may take minutes) must not delay readiness.
             indexer.spawn();
             Some(indexer)
@@ -213,6 +213,24 @@ pub async fn open_registry_store(config: &Config) -> anyhow::Result<Arc<dyn Regi
     })
 }
 
+/// The document store the configuration names: the bucket of `[object_store]`, else the
+/// data directory's files.
+pub async fn open_document_store(
+    config: &Config,
+) -> anyhow::Result<Arc<dyn repository::DocumentStore>> {
+    Ok(match &config.object_store {
+        Some(s3) => Arc::new(
+            repository::ObjectDocumentStore::open_s3(s3, &config.data, config.document_bytes_max)
+                .await
+                .with_context(|| format!("cannot open the object storage {}", s3.url()))?,
+        ),
+        None => Arc::new(
+            repository::LocalDocumentStore::open(&config.data, config.document_bytes_max)
+                .context("cannot open the document store")?,
+        ),
+    })
+}
+
 /// Removes document files no DocumentEntry references, in the background so that a large
 /// store does not delay readiness; the hash locks keep it out of the way of submissions.
 fn spawn_garbage_collection(
@@ -249,17 +267,7 @@ async fn open_repository(
     patient_policy: registry::PatientPolicy,
     opener: Opener,
 ) -> anyhow::Result<repository::Repository> {
-    let documents: Arc<dyn repository::DocumentStore> = match &config.object_store {
-        Some(s3) => Arc::new(
-            repository::ObjectDocumentStore::open_s3(s3, &config.data, config.document_bytes_max)
-                .await
-                .with_context(|| format!("cannot open the object storage {}", s3.url()))?,
-        ),
-        None => Arc::new(
-            repository::LocalDocumentStore::open(&config.data, config.document_bytes_max)
-                .context("cannot open the document store")?,
-        ),
-    };
+    let documents = open_document_store(config).await?;
     if opener == Opener::Service {
         let orphans = documents
             .collect_orphans()

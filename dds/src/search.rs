@@ -5,14 +5,15 @@
 //! PostgreSQL registry: each follows the shared change log). A service with the registry role
 //! opens it and keeps it in step in the background ([`search::Indexer`]); the repository-only
 //! role has no registry and no index. Document text is read only for documents this process's
-//! own repository holds (`--role all`), by their hash from the local document store.
+//! own repository holds (`--role all`), by their hash from its document store (local files or
+//! the `[object_store]` bucket).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use repository::{DocumentStore, LocalDocumentStore, Sha1Hex};
+use repository::{DocumentStore, Sha1Hex};
 use tokio::io::AsyncReadExt;
 
 use crate::config::{Config, Role};
@@ -26,13 +27,13 @@ pub fn index_dir(data: &Path) -> PathBuf {
 }
 
 /// The documents of this process's repository, read for their text.
-pub struct LocalDocuments {
+pub struct RepositoryDocuments {
     repository_unique_id: String,
-    store: LocalDocumentStore,
+    store: Arc<dyn DocumentStore>,
 }
 
 #[async_trait]
-impl search::DocumentSource for LocalDocuments {
+impl search::DocumentSource for RepositoryDocuments {
     async fn bytes(
         &self,
         repository_unique_id: &str,
@@ -65,13 +66,14 @@ impl search::DocumentSource for LocalDocuments {
     }
 }
 
-/// The document source for this configuration: the local documents with `--role all`,
+/// The document source for this configuration: the repository's documents with `--role all`,
 /// none otherwise.
-pub fn document_source(config: &Config) -> anyhow::Result<Arc<dyn search::DocumentSource>> {
+pub async fn document_source(config: &Config) -> anyhow::Result<Arc<dyn search::DocumentSource>> {
     Ok(match config.role {
-        Role::All => Arc::new(LocalDocuments {
+        Role::All => Arc::new(RepositoryDocuments {
             repository_unique_id: config.repository_unique_id.clone(),
-            store: LocalDocumentStore::open(&config.data, config.document_bytes_max)
+            store: crate::app::open_document_store(config)
+                .await
                 .context("cannot open the document store for the search index")?,
         }),
         _ => Arc::new(search::NoDocuments),
@@ -80,7 +82,7 @@ pub fn document_source(config: &Config) -> anyhow::Result<Arc<dyn search::Docume
 
 /// Opens the index of the data directory for `registry`. Fails when another process (a
 /// running service, or `dds reindex`) has it open for writing.
-pub fn open_indexer(
+pub async fn open_indexer(
     config: &Config,
     registry: Arc<dyn registry::RegistryStore>,
 ) -> anyhow::Result<Arc<search::Indexer>> {
@@ -94,7 +96,7 @@ pub fn open_indexer(
     Ok(search::Indexer::new(
         index,
         registry,
-        document_source(config)?,
+        document_source(config).await?,
     )?)
 }
 
@@ -111,7 +113,7 @@ pub fn reindex(args: ReindexArgs) -> i32 {
     crate::cli::run_command("reindex", async move {
         let config = Config::load(args.serve)?;
         let registry = crate::app::open_registry_store(&config).await?;
-        let indexer = open_indexer(&config, registry)?;
+        let indexer = open_indexer(&config, registry).await?;
         let started = std::time::Instant::now();
         let entries = indexer.rebuild().await?;
         println!(

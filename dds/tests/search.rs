@@ -479,3 +479,31 @@ async fn a_metadata_update_is_searched_as_its_new_version() {
     assert_eq!(deprecated.hits.len(), 1);
     assert_eq!(deprecated.hits[0].entry_uuid, original.entry_uuid);
 }
+
+/// With documents in an object store, their text is read from the bucket for the index: a
+/// word only the document's body has finds it, with a snippet of that body.
+#[tokio::test]
+async fn the_text_of_documents_in_object_storage_is_searched() {
+    let s3 = support::s3::S3Server::start().await;
+    let server = TestServer::start_with(dds::config::ServeFlags {
+        object_store_url: Some(format!("s3://{}/search", support::s3::BUCKET)),
+        object_store_endpoint: Some(s3.endpoint.clone()),
+        object_store_allow_http: Some(true),
+        object_store_access_key_id: Some(support::s3::ACCESS_KEY_ID.to_owned()),
+        object_store_secret_access_key: Some(support::s3::SECRET_ACCESS_KEY.parse().unwrap()),
+        ..dds::config::ServeFlags::default()
+    })
+    .await;
+    submit_text(
+        &server.base,
+        server.data_dir(),
+        "Ambulant kontrol",
+        "Patienten har en stenokardi, som behandles med nitroglycerin.",
+        SOR,
+    )
+    .await;
+    let found = search(&server, "nitroglycerin", &[]).await;
+    assert_eq!(found.titles(), ["Ambulant kontrol"], "{found:?}");
+    let snippet = found.hits[0].snippet.as_deref().unwrap_or_default();
+    assert!(snippet.contains("nitroglycerin"), "{snippet}");
+}
