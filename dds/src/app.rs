@@ -134,10 +134,8 @@ impl App {
             spawn_garbage_collection(repository.clone(), registry.clone(), config.gc_grace);
         }
         let search = if config.role != Role::Repository && opener == Opener::Service {
-            let indexer = crate::search::open_indexer(&config, registry.clone()).await?;
-            // Catching up (a first build may take minutes) must not delay readiness.
-            indexer.spawn();
-            Some(indexer)
+            // Kept in step by a task `serve::Server` runs (and stops with the service).
+            Some(crate::search::open_indexer(&config, registry.clone()).await?)
         } else {
             None
         };

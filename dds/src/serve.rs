@@ -107,6 +107,26 @@ pub struct Server {
     outbox: Option<OutboxWorker>,
     /// Forwards MinLog records to `minlog_forward_url`; stopped after the outbox flush.
     minlog_forward: Option<minlog::MinlogForwarder>,
+    /// Keeps the full-text index in step with the registry; stopped with the service, so that
+    /// the index (one writer per directory) is free again once `serve_until` returns.
+    search: Option<SearchTask>,
+}
+
+/// The task of `search::Indexer::spawn`; aborted when dropped. Stopping between two index
+/// commits loses nothing: each commit carries its own watermark.
+struct SearchTask(tokio::task::JoinHandle<()>);
+
+impl SearchTask {
+    async fn stop(mut self) {
+        self.0.abort();
+        let _ = (&mut self.0).await;
+    }
+}
+
+impl Drop for SearchTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Server {
@@ -166,12 +186,18 @@ impl Server {
             ),
             None => None,
         };
+        // Catching up (a first build may take minutes) must not delay readiness.
+        let search = app
+            .search
+            .as_ref()
+            .map(|indexer| SearchTask(indexer.spawn()));
         Ok(Server {
             app,
             listener,
             local_addr,
             outbox,
             minlog_forward,
+            search,
         })
     }
 
@@ -198,6 +224,7 @@ impl Server {
             listener,
             outbox,
             minlog_forward,
+            search,
             ..
         } = self;
         let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
@@ -255,6 +282,9 @@ impl Server {
         }
         if let Some(forwarder) = minlog_forward {
             forwarder.stop().await;
+        }
+        if let Some(search) = search {
+            search.stop().await;
         }
         served
     }
