@@ -364,10 +364,32 @@ fn a_tiny_benchmark_runs_on_postgresql_and_says_so() {
         "{goals:?}"
     );
 
+    // Grown on the same database: only the new patients are seeded.
+    let grown = bench(
+        &data,
+        &dir.path().join("pg-grown.json"),
+        &[
+            "--database-url",
+            schema.url(),
+            "--patients",
+            "22",
+            "--seconds",
+            "0.5",
+            "--large-document-mb",
+            "0",
+        ],
+    );
+    assert_eq!(grown["store"]["backend"], "PostgreSQL");
+    assert_eq!(
+        grown["store"]["seeding"]["patients_stored"].as_u64(),
+        Some(2)
+    );
+    assert_transaction(&grown["transactions"], "iti18");
+
     // The store is refused on SQLite, on another database, and the database without its
     // marker (another --data) is refused as a store the bench did not seed.
     let data = data.to_str().unwrap();
-    let small = ["--patients", "20", "--documents-per-patient", "2"];
+    let small = ["--patients", "22", "--documents-per-patient", "2"];
     let on_sqlite = refused(&[&small[..], &["--data", data]].concat());
     assert!(
         on_sqlite.contains("seeded on PostgreSQL") && on_sqlite.contains("this run is on SQLite"),

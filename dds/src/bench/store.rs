@@ -632,6 +632,26 @@ mod tests {
     }
 
     #[test]
+    fn a_marker_without_a_backend_is_sqlite_and_the_backend_round_trips() {
+        // As written before PostgreSQL: existing bench stores stay reusable on SQLite.
+        let before: Marker = serde_json::from_str(
+            r#"{"format":1,"seed":42,"documents_per_patient":10,"patients":1000,
+                "consent_share":0.1,"directives":98,"complete":true}"#,
+        )
+        .unwrap();
+        assert_eq!(before.backend, Backend::Sqlite);
+        assert_eq!(before.database, None);
+        let on_postgres = Marker {
+            backend: Backend::Postgresql,
+            database: Some("postgres://dds:***@db/dds".to_owned()),
+            ..before
+        };
+        let json = serde_json::to_string(&on_postgres).unwrap();
+        assert!(json.contains(r#""backend":"postgresql""#), "{json}");
+        assert_eq!(serde_json::from_str::<Marker>(&json).unwrap(), on_postgres);
+    }
+
+    #[test]
     fn documents_are_sampled_from_spread_patients() {
         assert_eq!(document_stride(1_000, 10), 1);
         assert_eq!(document_stride(1_000_000, 10), 500);
