@@ -1,17 +1,40 @@
 //! `dds bench` end to end with tiny numbers, as the built binary: the JSON report has every
-//! section, no request failed, and a later run grows and then reuses the store it seeded. No
-//! timing is asserted: the figures are the benchmark's business, not a test's.
+//! section, no request failed, and a later run grows and then reuses the store it seeded; on
+//! PostgreSQL (when `DDS_TEST_DATABASE_URL` is set) the stores and the limits are there and
+//! the report says so. No timing is asserted: the figures are the benchmark's business, not a
+//! test's.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use registry::postgres::ScratchSchema;
 use serde_json::Value;
+
+/// The environment variable naming a PostgreSQL database for the tests' stores.
+const DATABASE_URL_VARIABLE: &str = "DDS_TEST_DATABASE_URL";
+
+/// `dds bench` as the built binary, never on a database the environment names by accident.
+fn dds_bench() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dds"));
+    command
+        .arg("bench")
+        .env_remove("DDS_DATABASE_URL")
+        .env("RUST_LOG", "error")
+        .stdin(Stdio::null());
+    command
+}
 
 /// Runs `dds bench` on `data` with tiny numbers; returns the JSON report.
 fn bench(data: &Path, report: &Path, extra: &[&str]) -> Value {
+    bench_with_output(data, report, extra).0
+}
+
+/// Runs `dds bench` on `data` with tiny numbers; returns the JSON report, the text report and
+/// the chart.
+fn bench_with_output(data: &Path, report: &Path, extra: &[&str]) -> (Value, String, String) {
     let chart = report.with_extension("svg");
-    let output = Command::new(env!("CARGO_BIN_EXE_dds"))
-        .args(["bench", "--data"])
+    let output = dds_bench()
+        .arg("--data")
         .arg(data)
         .args([
             "--documents-per-patient",
@@ -30,8 +53,6 @@ fn bench(data: &Path, report: &Path, extra: &[&str]) -> Value {
         .arg("--chart")
         .arg(&chart)
         .args(extra)
-        .env("RUST_LOG", "error")
-        .stdin(Stdio::null())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -44,7 +65,16 @@ fn bench(data: &Path, report: &Path, extra: &[&str]) -> Value {
     assert!(stdout.contains("ratios to the limits"), "{stdout}");
     let svg = std::fs::read_to_string(&chart).unwrap();
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
-    serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap()
+    let json = serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+    (json, stdout.into_owned(), svg)
+}
+
+/// Runs `dds bench` expecting a refusal before anything is seeded; returns its stderr.
+fn refused(args: &[&str]) -> String {
+    let output = dds_bench().args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    stderr
 }
 
 fn assert_transaction(section: &Value, name: &str) {
@@ -126,8 +156,14 @@ fn a_tiny_benchmark_reports_every_section_and_reuses_its_store() {
         assert!(s["iterations"].as_u64().unwrap() > 0, "{s}");
         assert!(s["total"]["mean"].as_f64().unwrap() > 0.0, "{s}");
     }
+    assert_eq!(first["store"]["backend"], "SQLite");
+    assert_eq!(first["limits"]["backend"], "SQLite");
+    let lookup = first["limits"]["lookup_serialize"]["what"]
+        .as_str()
+        .unwrap();
+    assert!(lookup.contains("indexed SQLite lookup"), "{lookup}");
     for limit in [
-        "sqlite_lookup_serialize",
+        "lookup_serialize",
         "quick_xml_scan",
         "sha1_fsync_write",
         "read_sha1",
@@ -226,23 +262,166 @@ fn a_store_of_another_shape_is_refused() {
             "1/0/0",
         ],
     );
-    let output = Command::new(env!("CARGO_BIN_EXE_dds"))
-        .args([
-            "bench",
-            "--patients",
-            "5",
-            "--documents-per-patient",
-            "3",
-            "--data",
-        ])
-        .arg(&data)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let data = data.to_str().unwrap();
+    let stderr = refused(&[
+        "--patients",
+        "5",
+        "--documents-per-patient",
+        "3",
+        "--data",
+        data,
+    ]);
     assert!(
         stderr.contains("--documents-per-patient 2"),
         "the refusal names the store's shape: {stderr}"
     );
+}
+
+#[test]
+fn a_tiny_benchmark_runs_on_postgresql_and_says_so() {
+    let Some(url) = std::env::var(DATABASE_URL_VARIABLE)
+        .ok()
+        .filter(|url| !url.is_empty())
+    else {
+        eprintln!(
+            "SKIPPED a_tiny_benchmark_runs_on_postgresql_and_says_so: {DATABASE_URL_VARIABLE} is not set (a PostgreSQL database, e.g. postgres://postgres@127.0.0.1:5432/test)"
+        );
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let schema = runtime.block_on(ScratchSchema::create(&url)).unwrap();
+    let other_schema = runtime.block_on(ScratchSchema::create(&url)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("store");
+    let (report, text, svg) = bench_with_output(
+        &data,
+        &dir.path().join("pg.json"),
+        &[
+            "--database-url",
+            schema.url(),
+            "--patients",
+            "20",
+            "--seconds",
+            "1",
+            "--large-document-mb",
+            "0",
+        ],
+    );
+
+    // Every store is in the database: nothing of them in the data directory.
+    for file in ["registry.sqlite", "consent.sqlite", "minlog.sqlite"] {
+        assert!(!data.join(file).exists(), "{file} in {}", data.display());
+    }
+    for transaction in ["iti18", "iti43", "iti41"] {
+        assert_transaction(&report["transactions"], transaction);
+    }
+    let store = &report["store"];
+    assert_eq!(store["backend"], "PostgreSQL");
+    let database = store["database"].as_str().unwrap();
+    assert!(database.contains(schema.name()), "{database}");
+    assert_eq!(store["patients"].as_u64(), Some(20));
+    assert_eq!(store["seeding"]["patients_stored"].as_u64(), Some(20));
+    assert!(store["document_entries"].as_u64().unwrap() >= 40, "{store}");
+    for bytes in ["registry_bytes", "registry_bytes_in_use", "minlog_bytes"] {
+        assert!(store[bytes].as_u64().unwrap() > 0, "{bytes}: {store}");
+    }
+    assert!(report["followups"]["outbox_rows"][0].as_u64().unwrap() > 0);
+
+    let limits = &report["limits"];
+    assert_eq!(limits["backend"], "PostgreSQL");
+    let lookup = limits["lookup_serialize"]["what"].as_str().unwrap();
+    assert!(lookup.contains("indexed PostgreSQL lookup"), "{lookup}");
+    let commit = limits["durable_commit"]["what"].as_str().unwrap();
+    assert!(commit.contains("synchronous_commit=on"), "{commit}");
+    for limit in [
+        "lookup_serialize",
+        "quick_xml_scan",
+        "sha1_fsync_write",
+        "read_sha1",
+        "durable_commit",
+    ] {
+        let l = &limits[limit];
+        assert!(l["operations"].as_u64().unwrap() > 0, "{limit}: {l}");
+    }
+    // The lookup found the patients' entries: its answers are longer than an empty one.
+    assert!(
+        limits["lookup_serialize"]["bytes_per_operation"]
+            .as_f64()
+            .unwrap()
+            > 1_000.0,
+        "{}",
+        limits["lookup_serialize"]
+    );
+    assert!(text.contains("dds bench on PostgreSQL"), "{text}");
+    assert!(text.contains("indexed PostgreSQL lookup"), "{text}");
+    assert!(svg.contains("dds bench on PostgreSQL"));
+    let goals = report["goals"].as_array().unwrap();
+    assert!(
+        goals.iter().any(|g| g["goal"]
+            .as_str()
+            .unwrap()
+            .contains("raw PostgreSQL lookup")),
+        "{goals:?}"
+    );
+
+    // Grown on the same database: only the new patients are seeded.
+    let grown = bench(
+        &data,
+        &dir.path().join("pg-grown.json"),
+        &[
+            "--database-url",
+            schema.url(),
+            "--patients",
+            "22",
+            "--seconds",
+            "0.5",
+            "--large-document-mb",
+            "0",
+        ],
+    );
+    assert_eq!(grown["store"]["backend"], "PostgreSQL");
+    assert_eq!(
+        grown["store"]["seeding"]["patients_stored"].as_u64(),
+        Some(2)
+    );
+    assert_transaction(&grown["transactions"], "iti18");
+
+    // The store is refused on SQLite, on another database, and the database without its
+    // marker (another --data) is refused as a store the bench did not seed.
+    let data = data.to_str().unwrap();
+    let small = ["--patients", "22", "--documents-per-patient", "2"];
+    let on_sqlite = refused(&[&small[..], &["--data", data]].concat());
+    assert!(
+        on_sqlite.contains("seeded on PostgreSQL") && on_sqlite.contains("this run is on SQLite"),
+        "{on_sqlite}"
+    );
+    let elsewhere = refused(
+        &[
+            &small[..],
+            &["--data", data, "--database-url", other_schema.url()],
+        ]
+        .concat(),
+    );
+    assert!(elsewhere.contains("use that database"), "{elsewhere}");
+    let fresh = dir.path().join("fresh");
+    let unmarked = refused(
+        &[
+            &small[..],
+            &[
+                "--data",
+                fresh.to_str().unwrap(),
+                "--database-url",
+                schema.url(),
+            ],
+        ]
+        .concat(),
+    );
+    assert!(unmarked.contains("did not seed"), "{unmarked}");
+    assert!(
+        !fresh.join("registry.sqlite").exists(),
+        "a refused run created no SQLite store"
+    );
+
+    runtime.block_on(schema.remove()).unwrap();
+    runtime.block_on(other_schema.remove()).unwrap();
 }

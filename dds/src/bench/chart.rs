@@ -37,7 +37,8 @@ pub fn render(report: &Report) -> String {
         r##"<rect width="100%" height="100%" fill="#ffffff"/>"##
     );
     let title = format!(
-        "dds bench: {} patients × {} documents, {} clients, {} CPUs ({} DocumentEntries)",
+        "dds bench on {}: {} patients × {} documents, {} clients, {} CPUs ({} DocumentEntries)",
+        report.store.backend,
         report.store.patients,
         report.config.documents_per_patient,
         report.config.clients,

@@ -1,24 +1,29 @@
 //! The limits each figure is compared with, measured in the same run, on the same store, disk
 //! and CPUs, doing only the essential work of the transaction and nothing else:
 //!
-//! - **SQLite lookup + serialize** (ITI-18): the patient's DocumentEntries through the
-//!   registry's own index (`patient_id, kind, status`), read-only, with as many connections
-//!   as the registry's read pool, and their stored XML concatenated into a SOAP answer — no
-//!   card, no parsing, no consent, no log.
+//! - **lookup + serialize** (ITI-18): the patient's DocumentEntries through the registry's own
+//!   index (`patient_id, kind, status`), read-only, with as many connections as the registry's
+//!   read pool, on the registry's backend (SQLite or PostgreSQL, the same SQL), and their
+//!   stored XML concatenated into a SOAP answer — no card, no parsing, no consent, no log.
 //! - **quick-xml scan** (ITI-18): the ITI-18 answers just received, read event by event by
 //!   quick-xml, nothing built, on every CPU.
 //! - **SHA-1 + fsync'd write** (ITI-41): a document of the ITI-41 size hashed, written to a
 //!   temporary file, fsync'd, renamed to its content-addressed name and the directory
 //!   fsync'd — the repository's durability contract without metadata or registry.
 //! - **read + SHA-1** (ITI-43): a stored document of the sample read whole and hashed.
-//! - **durable commit** (everything that logs): one small write in place and `fdatasync` at a
-//!   time, what a SQLite WAL commit with `synchronous=FULL` costs at least. One ITI-18 waits for one
-//!   such commit (its MinLog record), so its rate caps ITI-18 unless commits are grouped.
+//! - **durable commit** (everything that logs), one at a time. SQLite: one small write in place
+//!   and `fdatasync`, what a WAL commit with `synchronous=FULL` costs at least. PostgreSQL: one
+//!   `INSERT` of a small row, committed on its own with `synchronous_commit = on`, into a real
+//!   (WAL-logged, not TEMP) table of a scratch schema. One ITI-18 waits for one such commit
+//!   (its MinLog record), so its rate caps ITI-18 unless commits are grouped.
 //!
-//! Files written for the limits live under `DATA/bench-limits/` and are removed afterwards.
+//! Files written for the limits live under `DATA/bench-limits/` and are removed afterwards; the
+//! scratch schema on PostgreSQL is dropped afterwards (or, if the run dies, by the sweep of a
+//! later scratch schema, see `registry::postgres::ScratchSchema`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,10 +35,11 @@ use serde::Serialize;
 use sha1::{Digest, Sha1};
 use xds_model::vocabulary::{ns, response_status, status};
 
+use super::db::{Backend, Pool};
 use super::report::Latency;
-use super::store::open_read_only;
 use super::workload::{self, Ctx, PatientFilter};
 use crate::app::App;
+use crate::config::Config;
 
 /// Directory of the files the limits write.
 const LIMITS_DIR: &str = "bench-limits";
@@ -89,7 +95,11 @@ impl Limit {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LimitsReport {
-    pub sqlite_lookup_serialize: Limit,
+    /// The registry's backend: "SQLite" or "PostgreSQL".
+    pub backend: &'static str,
+    /// The indexed lookup of a patient's entries on the registry's backend + serialization
+    /// (`sqlite_lookup_serialize` in reports from before PostgreSQL).
+    pub lookup_serialize: Limit,
     /// None when no ITI-18 answer was received.
     pub quick_xml_scan: Option<Limit>,
     pub sha1_fsync_write: Limit,
@@ -112,7 +122,8 @@ pub async fn measure(
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch)
         .with_context(|| format!("cannot create {}", scratch.display()))?;
-    let sqlite_lookup_serialize = sqlite_lookup_serialize(&data, ctx, clients, seconds).await?;
+    let backend = Backend::of(&app.config);
+    let lookup_serialize = lookup_serialize(&app.config, ctx, clients, seconds).await?;
     let quick_xml_scan = if answers.is_empty() {
         None
     } else {
@@ -120,10 +131,14 @@ pub async fn measure(
     };
     let sha1_fsync_write = sha1_fsync_write(&scratch, clients, seconds, document_bytes).await?;
     let read_sha1 = read_sha1(app, ctx, clients, seconds).await?;
-    let durable_commit = durable_commit(&scratch, seconds).await?;
+    let durable_commit = match &app.config.database_url {
+        Some(url) => durable_commit_postgres(url, seconds).await?,
+        None => durable_commit(&scratch, seconds).await?,
+    };
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(LimitsReport {
-        sqlite_lookup_serialize,
+        backend: backend.name(),
+        lookup_serialize,
         quick_xml_scan,
         sha1_fsync_write,
         read_sha1,
@@ -131,14 +146,14 @@ pub async fn measure(
     })
 }
 
-async fn sqlite_lookup_serialize(
-    data: &Path,
+async fn lookup_serialize(
+    config: &Config,
     ctx: &Arc<Ctx>,
     clients: usize,
     seconds: f64,
 ) -> anyhow::Result<Limit> {
-    let pool = open_read_only(
-        &data.join(crate::app::REGISTRY_DB),
+    let pool = Pool::registry(
+        config,
         registry::StoreConfig::default().read_connections_max,
     )
     .await?;
@@ -156,25 +171,22 @@ async fn sqlite_lookup_serialize(
                     &ctx.pick_patient(PatientFilter::Any, &mut rng).cpr,
                 );
                 let started = Instant::now();
-                let rows: Vec<(String,)> = sqlx::query_as(
-                    "SELECT xml FROM registry_object \
-                     WHERE patient_id = ? AND kind = 'DocumentEntry' AND status = ?",
-                )
-                .bind(&cx)
-                .bind(status::APPROVED)
-                .fetch_all(&pool)
-                .await?;
-                let answer = serialize_answer(rows.iter().map(|(xml,)| xml.as_str()));
+                let rows = pool.entries_of_patient(&cx, status::APPROVED).await?;
+                let answer = serialize_answer(rows.iter().map(String::as_str));
                 histogram.saturating_record(workload::micros(started.elapsed()));
                 bytes += answer.len() as u64;
             }
             anyhow::Ok((histogram, bytes))
         });
     }
-    let (histogram, bytes) = gather(&mut tasks).await?;
+    let gathered = gather(&mut tasks).await;
     pool.close().await;
+    let (histogram, bytes) = gathered?;
     Ok(Limit::of(
-        "indexed SQLite lookup of a patient's DocumentEntries + their XML concatenated into a SOAP answer",
+        &format!(
+            "indexed {} lookup of a patient's DocumentEntries + their XML concatenated into a SOAP answer",
+            Backend::of(config).name()
+        ),
         clients,
         seconds,
         &histogram,
@@ -311,25 +323,28 @@ async fn read_sha1(
 
 /// Files of up to [`READ_SAMPLE_MAX`] documents of the ITI-43 sample.
 async fn stored_paths(app: &App, ctx: &Ctx) -> anyhow::Result<Vec<PathBuf>> {
-    let pool = open_read_only(&app.config.data.join(crate::app::REGISTRY_DB), 1).await?;
     let store =
         repository::LocalDocumentStore::open(&app.config.data, app.config.document_bytes_max)
             .context("cannot open the document store")?;
+    let pool = Pool::registry(&app.config, 1).await?;
     let mut paths = Vec::new();
+    let mut looked_up = Ok(());
     for document in ctx.population.documents.iter().take(READ_SAMPLE_MAX) {
-        let hash: Option<(Option<String>,)> = sqlx::query_as(
-            "SELECT hash FROM registry_object WHERE unique_id = ? AND kind = 'DocumentEntry'",
-        )
-        .bind(&document.unique_id)
-        .fetch_optional(&pool)
-        .await?;
-        if let Some((Some(hash),)) = hash
-            && let Ok(sha1) = repository::Sha1Hex::parse(&hash)
-        {
-            paths.push(store.path_of(&sha1));
+        match pool.entry_hash(&document.unique_id).await {
+            Ok(Some(hash)) => {
+                if let Ok(sha1) = repository::Sha1Hex::parse(&hash) {
+                    paths.push(store.path_of(&sha1));
+                }
+            }
+            Ok(None) => {}
+            Err(error) => {
+                looked_up = Err(error);
+                break;
+            }
         }
     }
     pool.close().await;
+    looked_up.context("cannot look up the hashes of the ITI-43 sample")?;
     Ok(paths)
 }
 
@@ -360,6 +375,58 @@ async fn durable_commit(scratch: &Path, seconds: f64) -> anyhow::Result<Limit> {
     .await?;
     Ok(Limit::of(
         "one durable commit at a time: 512 bytes written in place + fdatasync (a SQLite WAL commit with synchronous=FULL; SQLite serializes its writers)",
+        1,
+        seconds,
+        &histogram,
+        bytes,
+    ))
+}
+
+/// One durable PostgreSQL commit at a time: a single-statement `INSERT` of a
+/// [`COMMIT_BYTES`] row, committed with `synchronous_commit = on` (the server flushes its WAL
+/// before it answers), into a table of a scratch schema. A real table, because a TEMP table
+/// is not WAL-logged and its commits would flush nothing.
+async fn durable_commit_postgres(url: &str, seconds: f64) -> anyhow::Result<Limit> {
+    use sqlx::Connection;
+    let redacted = crate::config::redacted_database_url(url);
+    let schema = registry::postgres::ScratchSchema::create(url)
+        .await
+        .with_context(|| format!("cannot create a scratch schema in {redacted}"))?;
+    let options =
+        sqlx::postgres::PgConnectOptions::from_str(url)?.options([("synchronous_commit", "on")]);
+    let measured = async {
+        let mut connection = sqlx::postgres::PgConnection::connect_with(&options)
+            .await
+            .with_context(|| format!("cannot connect to {redacted}"))?;
+        // The schema's name is ScratchSchema's own: ASCII letters, digits and underscores.
+        let table = format!("{}.durable_commit", schema.name());
+        sqlx::query(&format!(
+            "CREATE TABLE {table} (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, record BYTEA NOT NULL)"
+        ))
+        .execute(&mut connection)
+        .await?;
+        let insert = format!("INSERT INTO {table} (record) VALUES ($1)");
+        let record = vec![b'r'; COMMIT_BYTES];
+        let mut histogram = workload::new_histogram();
+        let end = Instant::now() + Duration::from_secs_f64(seconds);
+        while Instant::now() < end {
+            let started = Instant::now();
+            sqlx::query(&insert)
+                .bind(record.as_slice())
+                .execute(&mut connection)
+                .await?;
+            histogram.saturating_record(workload::micros(started.elapsed()));
+        }
+        connection.close().await?;
+        anyhow::Ok(histogram)
+    }
+    .await;
+    let removed = schema.remove().await;
+    let histogram = measured?;
+    removed.with_context(|| format!("cannot drop the scratch schema in {redacted}"))?;
+    let bytes = histogram.len() * COMMIT_BYTES as u64;
+    Ok(Limit::of(
+        "one durable commit at a time: one INSERT of a 512-byte row committed with synchronous_commit=on (a PostgreSQL WAL flush; a MinLog record is one such commit, unless grouped)",
         1,
         seconds,
         &histogram,

@@ -4,7 +4,8 @@
 //! 1. prepares the store ([`store`]): seeds `--patients` × `--documents-per-patient` synthetic
 //!    documents through `dds seed`'s code, or reuses (or grows) a data directory a previous run
 //!    seeded, as its marker file says, and puts consent directives on `--consent-share` of
-//!    the patients;
+//!    the patients; the stores are SQLite files in `--data`, or on PostgreSQL with
+//!    `--database-url` (documents, the marker and the index stay in `--data`);
 //! 2. starts the service in this process on a loopback port with a local BRS receiver
 //!    ([`receiver`]) as its `brs_url`, timing start to ready — or targets `--url`;
 //! 3. runs the mixed workload over HTTP ([`workload`]): `--clients` concurrent clients, each
@@ -17,12 +18,12 @@
 //! 6. with `--compare`, runs ITI-18 alone on patients without and with directives, ITI-41
 //!    alone, and times the stages of one ITI-18 in process ([`stages`]): how much of it the
 //!    consent filter and the MinLog record (with its BRS follow-up) take;
-//! 7. measures the limits on the same store and machine ([`limits`]): indexed SQLite lookup of
-//!    a patient's entries plus serialization, a raw quick-xml scan of the ITI-18 answers just
-//!    received, SHA-1 + fsync'd write and read + SHA-1 of documents of the same size, and one
-//!    durable commit per operation;
+//! 7. measures the limits on the same store and machine ([`limits`]): indexed lookup of a
+//!    patient's entries on the registry's backend plus serialization, a raw quick-xml scan of
+//!    the ITI-18 answers just received, SHA-1 + fsync'd write and read + SHA-1 of documents of
+//!    the same size, and one durable commit (of that backend) per operation;
 //! 8. reports every figure with its ratio to its limit, as text, JSON (`--json`) and an SVG
-//!    chart (`--chart`, [`chart`]).
+//!    chart (`--chart`, [`chart`]), each naming the backend.
 //!
 //! Invariants: the benchmark changes no production code path — the consent filter, MinLog and
 //! the follow-ups run as they do in `dds serve`, and their share is measured, never switched
@@ -31,6 +32,7 @@
 //! failed.
 
 pub mod chart;
+pub mod db;
 pub mod large;
 pub mod limits;
 pub mod receiver;
@@ -92,12 +94,18 @@ pub struct BenchArgs {
     #[arg(long, value_name = "Q/R/P", default_value = "70/20/10")]
     pub mix: Mix,
     /// Benchmark a running service at this URL instead of starting one (its data directory
-    /// must be --data: its development STS signs the cards, and the limits read its store).
+    /// must be --data, and its database --database-url: its development STS signs the cards,
+    /// and the limits read its store).
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
-    /// Data directory of the benchmark store.
+    /// Data directory of the benchmark store (with --database-url: its documents, search
+    /// index and marker file).
     #[arg(long, default_value = DATA_DEFAULT)]
     pub data: PathBuf,
+    /// The stores on PostgreSQL, as `dds serve --database-url` (registry, consent, MinLog and
+    /// the outbox); the limits are then measured on PostgreSQL too [default: SQLite in --data].
+    #[arg(long, env = "DDS_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
     /// Configuration file of the service started (as `dds serve --config`).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -146,9 +154,11 @@ const BENCH_EXAMPLES: &str = "Examples:
   dds bench --patients 10000 --documents-per-patient 10 --clients 16 --seconds 30 --json bench.json --chart bench.svg
   dds bench --patients 1000 --mix 100/0/0 --compare --seconds 10
   dds bench --url http://127.0.0.1:8080 --data ./data --patients 1000   # a running service on ./data
+  dds bench --database-url postgres://dds@127.0.0.1:5432/dds --data ./bench-data-pg --patients 1000
 
 The store is seeded once (a marker file in --data records what) and reused by later runs with
-the same --seed, --documents-per-patient and --consent-share; a larger --patients grows it.
+the same --seed, --documents-per-patient and --consent-share on the same backend (SQLite, or
+the same PostgreSQL database); a larger --patients grows it.
 See BENCHMARKS.md for what each figure means and the results on a 2-core machine.";
 
 impl BenchArgs {
@@ -201,6 +211,16 @@ impl BenchArgs {
     fn limit_seconds(&self) -> f64 {
         self.limit_seconds.unwrap_or(self.seconds.min(5.0))
     }
+
+    /// The flags of the service's configuration that the bench's own options give.
+    fn serve_flags(&self) -> ServeFlags {
+        ServeFlags {
+            data: Some(self.data.clone()),
+            config: self.config.clone(),
+            database_url: self.database_url.clone(),
+            ..ServeFlags::default()
+        }
+    }
 }
 
 pub fn run(args: BenchArgs) -> i32 {
@@ -229,7 +249,15 @@ async fn bench(args: BenchArgs) -> anyhow::Result<i32> {
         .with_writer(std::io::stderr)
         .try_init();
     let started = Instant::now();
-    let prepared = store::prepare(&args).await?;
+    // Resolved once as the service resolves it: `database_url` may come from --config too.
+    let config = Config::load(args.serve_flags())?;
+    let backend = db::Backend::of(&config);
+    eprintln!(
+        "stores: {}{}",
+        backend.name(),
+        db::database_label(&config).map_or(String::new(), |d| format!(" at {d}"))
+    );
+    let prepared = store::prepare(&args, &config).await?;
     eprintln!(
         "store: {} patients × {} documents ({}), {} with directives",
         prepared.population.patients.len(),
@@ -336,12 +364,12 @@ async fn bench(args: BenchArgs) -> anyhow::Result<i32> {
     )
     .await?;
 
-    let store_report = store::measure(&args.data, prepared.seeding).await?;
+    let store_report = store::measure(&service.app, prepared.seeding).await?;
     let (brs_received, brs_posts) = match &service.brs {
         Some(brs) => (Some(brs.settle(BRS_SETTLE_WAIT).await), Some(brs.posts())),
         None => (None, None),
     };
-    let outbox_rows = store::outbox_rows(&args.data).await.ok();
+    let outbox_rows = store::outbox_rows(&config).await.ok();
     let in_process = args.url.is_none();
     let server = report::ServerReport {
         in_process,
@@ -394,11 +422,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<i32> {
 /// the one at `--url` for the in-process measurements.
 async fn start_service(args: &BenchArgs) -> anyhow::Result<Service> {
     if let Some(url) = &args.url {
-        let config = Config::load(ServeFlags {
-            data: Some(args.data.clone()),
-            config: args.config.clone(),
-            ..ServeFlags::default()
-        })?;
+        let config = Config::load(args.serve_flags())?;
         let app = App::open_as(config, Opener::Tool)
             .await
             .with_context(|| format!("cannot open the data directory {}", args.data.display()))?;
@@ -414,10 +438,8 @@ async fn start_service(args: &BenchArgs) -> anyhow::Result<Service> {
     let brs = receiver::Receiver::start().await?;
     let config = Config::load(ServeFlags {
         listen: Some("127.0.0.1:0".to_owned()),
-        data: Some(args.data.clone()),
-        config: args.config.clone(),
         brs_url: Some(brs.url()),
-        ..ServeFlags::default()
+        ..args.serve_flags()
     })?;
     if config.tls.is_some() {
         bail!(

@@ -475,7 +475,7 @@ impl Report {
         rate(
             format!("{iti18_as}: requests/s"),
             iti18.requests_per_second,
-            &limits.sqlite_lookup_serialize,
+            &limits.lookup_serialize,
         );
         if let Some(scan) = &limits.quick_xml_scan {
             rate(
@@ -505,7 +505,7 @@ impl Report {
             rate(
                 "ITI-18 in the mix: requests/s".to_owned(),
                 self.transaction(Transaction::Iti18).requests_per_second,
-                &limits.sqlite_lookup_serialize,
+                &limits.lookup_serialize,
             );
             rate(
                 "ITI-41 in the mix: requests/s".to_owned(),
@@ -520,7 +520,7 @@ impl Report {
         }
         // Latency the other way round (limit / figure), so that 1 is as fast as the limit
         // here too.
-        let lookup = &limits.sqlite_lookup_serialize;
+        let lookup = &limits.lookup_serialize;
         for (name, figure, limit) in [
             ("p50", iti18.latency_ms.p50, lookup.latency_ms.p50),
             ("p99", iti18.latency_ms.p99, lookup.latency_ms.p99),
@@ -572,10 +572,13 @@ impl Report {
             met: iti18_measured.then_some(iti18.latency_ms.p99 < 50.0),
             measured_as: format!("{iti18_as}, {at}"),
         });
-        let lookup = self.limits.sqlite_lookup_serialize.operations_per_second;
+        let lookup = self.limits.lookup_serialize.operations_per_second;
         let ratio18 = (iti18_measured && lookup > 0.0).then(|| iti18.requests_per_second / lookup);
         goals.push(Goal {
-            goal: "ITI-18 ≥ 0.25 of the raw SQLite lookup + serialize rate".to_owned(),
+            goal: format!(
+                "ITI-18 ≥ 0.25 of the raw {} lookup + serialize rate",
+                self.limits.backend
+            ),
             measured: ratio18,
             unit: "ratio".to_owned(),
             met: ratio18.map(|r| r >= 0.25),
@@ -648,7 +651,8 @@ impl Report {
         let m = &self.machine;
         let _ = writeln!(
             out,
-            "\ndds bench — {} CPUs ({}), {} patients × {} documents ({} DocumentEntries), {} clients",
+            "\ndds bench on {} — {} CPUs ({}), {} patients × {} documents ({} DocumentEntries), {} clients",
+            self.store.backend,
             m.cpus,
             m.cpu_model.as_deref().unwrap_or("unknown CPU"),
             self.store.patients,
@@ -763,7 +767,7 @@ impl Report {
         let _ = writeln!(out, "\nlimits");
         let limits = &self.limits;
         for limit in [
-            Some(&limits.sqlite_lookup_serialize),
+            Some(&limits.lookup_serialize),
             limits.quick_xml_scan.as_ref(),
             Some(&limits.sha1_fsync_write),
             limits.read_sha1.as_ref(),
@@ -791,12 +795,22 @@ impl Report {
             );
         }
         let s = &self.store;
+        let registry_size = match &s.database {
+            Some(database) => format!(
+                "{:.1} MB of PostgreSQL tables and indexes at {database}",
+                s.registry_bytes as f64 / 1e6
+            ),
+            None => format!(
+                "{:.1} MB in use, {:.1} MB of files",
+                s.registry_bytes_in_use as f64 / 1e6,
+                s.registry_bytes as f64 / 1e6
+            ),
+        };
         let _ = writeln!(
             out,
-            "\nstore: {:.0} registry bytes per DocumentEntry ({:.1} MB in use, {:.1} MB of files, for {} entries), {:.0} document bytes per entry, MinLog {:.1} MB",
+            "\nstore ({}): {:.0} registry bytes per DocumentEntry ({registry_size}, for {} entries), {:.0} document bytes per entry, MinLog {:.1} MB",
+            s.backend,
             s.registry_bytes_per_document_entry,
-            s.registry_bytes_in_use as f64 / 1e6,
-            s.registry_bytes as f64 / 1e6,
             s.document_entries,
             s.document_bytes_per_document_entry,
             s.minlog_bytes as f64 / 1e6

@@ -2,14 +2,18 @@
 //! with consent directives on a share of the patients; and what the store costs on disk.
 //!
 //! A marker file in the data directory ([`MARKER`]) records what was seeded: the generator's
-//! seed, the patients and documents per patient, the consent share. A run asking for the same
-//! seed, documents per patient and share reuses the store; one asking for more patients seeds
-//! only the missing ones (the generator's draws of the first ones are replayed, not stored).
+//! seed, the patients and documents per patient, the consent share, and where the stores are
+//! (SQLite in the data directory, or which PostgreSQL database). A run asking for the same
+//! seed, documents per patient and share on the same backend reuses the store; one asking for
+//! more patients seeds only the missing ones (the generator's draws of the first ones are
+//! replayed, not stored).
 //!
 //! Invariants: the marker says `complete` only once every planned patient is stored and has
 //! its directives, so an interrupted seeding is detected and never silently benchmarked; a
-//! directory holding a store without a marker is refused, so the bench never adds synthetic
-//! data to a store it did not create. The workload's patients and documents come from the
+//! directory (or database) holding a store without a marker is refused, so the bench never
+//! adds synthetic data to a store it did not create; a store seeded on one backend (or
+//! PostgreSQL database) is never benchmarked on another, whose store would be empty or
+//! different. The workload's patients and documents come from the
 //! generator's replay, not from the store: exactly the seeded patients, whatever the ITI-41s of
 //! earlier runs added.
 
@@ -19,15 +23,15 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use tokio::task::JoinSet;
 
 use super::BenchArgs;
+use super::db::{self, Backend, Pool};
 use super::workload;
 use crate::app::{App, Opener};
 use crate::cli::seed::{self, SeedPlan};
 use crate::cli::synthetic::{APPOINTMENTS_FROM, Generator};
-use crate::config::{Config, ServeFlags};
+use crate::config::Config;
 
 /// The marker file in the data directory.
 pub const MARKER: &str = "bench-store.json";
@@ -51,10 +55,21 @@ struct Marker {
     directives: u64,
     /// False while a seeding is in progress (or was interrupted).
     complete: bool,
+    /// Where the stores were seeded; markers written before PostgreSQL had none, and were
+    /// SQLite.
+    #[serde(default = "sqlite")]
+    backend: Backend,
+    /// The PostgreSQL database (its URL without the password), on PostgreSQL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    database: Option<String>,
     /// The large documents stored by earlier runs (one per size), retrieved again instead of
     /// adding another one to the store every run.
     #[serde(default)]
     large_documents: Vec<LargeDocument>,
+}
+
+fn sqlite() -> Backend {
+    Backend::Sqlite
 }
 
 /// A large document a run stored.
@@ -117,24 +132,22 @@ enum Directive {
     Period,
 }
 
-/// Seeds, grows or reuses the store in `--data`; returns the patients and documents to ask for.
-pub async fn prepare(args: &BenchArgs) -> anyhow::Result<Prepared> {
+/// Seeds, grows or reuses the store in `--data` (and the database of `config`, on
+/// PostgreSQL); returns the patients and documents to ask for.
+pub async fn prepare(args: &BenchArgs, config: &Config) -> anyhow::Result<Prepared> {
     std::fs::create_dir_all(&args.data)
         .with_context(|| format!("cannot create {}", args.data.display()))?;
     let marker_path = args.data.join(MARKER);
     let stored = read_marker(&marker_path)?;
+    let backend = Backend::of(config);
+    let database = db::database_label(config);
     let already = match &stored {
         None => {
-            if args.data.join(crate::app::REGISTRY_DB).exists() {
-                bail!(
-                    "{} holds a store that dds bench did not seed (no {MARKER}); give an empty or new --data",
-                    args.data.display()
-                );
-            }
+            refuse_foreign_store(args, config).await?;
             0
         }
         Some(marker) => {
-            check_reusable(marker, args)?;
+            check_reusable(marker, args, backend, database.as_deref())?;
             marker.patients
         }
     };
@@ -185,28 +198,29 @@ pub async fn prepare(args: &BenchArgs) -> anyhow::Result<Prepared> {
         consent_share: args.consent_share,
         directives: previous_directives,
         complete: false,
+        backend,
+        database,
         large_documents: stored
             .as_ref()
             .map(|m| m.large_documents.clone())
             .unwrap_or_default(),
     };
     write_marker(&marker_path, &marker)?;
-    let config = Config::load(ServeFlags {
-        data: Some(args.data.clone()),
-        config: args.config.clone(),
-        ..ServeFlags::default()
-    })?;
     let app = Arc::new(
-        App::open_as(config, Opener::Tool)
+        App::open_as(config.clone(), Opener::Tool)
             .await
             .with_context(|| format!("cannot open the data directory {}", args.data.display()))?,
     );
     eprintln!(
-        "seeding patients {}..{} ({} documents each) into {}",
+        "seeding patients {}..{} ({} documents each) into {}{}",
         already + 1,
         args.patients,
         args.documents_per_patient,
-        args.data.display()
+        args.data.display(),
+        marker
+            .database
+            .as_deref()
+            .map_or(String::new(), |d| format!(" and PostgreSQL at {d}"))
     );
     let summary = seed::seed_app(
         &app,
@@ -244,12 +258,61 @@ pub async fn prepare(args: &BenchArgs) -> anyhow::Result<Prepared> {
     })
 }
 
-fn check_reusable(marker: &Marker, args: &BenchArgs) -> anyhow::Result<()> {
+/// Refuses a store the bench did not seed: a registry file in `--data`, or, on PostgreSQL, a
+/// registry with objects in the database.
+async fn refuse_foreign_store(args: &BenchArgs, config: &Config) -> anyhow::Result<()> {
+    let data = args.data.display();
+    if args.data.join(crate::app::REGISTRY_DB).exists() {
+        bail!(
+            "{data} holds a store that dds bench did not seed (no {MARKER}); give an empty or new --data"
+        );
+    }
+    if let Some(database) = db::database_label(config) {
+        let pool = Pool::registry(config, 1).await?;
+        let has_objects = pool.registry_has_objects().await;
+        pool.close().await;
+        if has_objects.context("cannot read the registry on PostgreSQL")? {
+            bail!(
+                "the PostgreSQL database {database} holds a registry that dds bench did not seed ({data} has no {MARKER}); give an empty database or schema"
+            );
+        }
+    }
+    Ok(())
+}
+
+fn check_reusable(
+    marker: &Marker,
+    args: &BenchArgs,
+    backend: Backend,
+    database: Option<&str>,
+) -> anyhow::Result<()> {
     let data = args.data.display();
     if marker.format != MARKER_FORMAT {
         bail!(
             "{data}/{MARKER} has format {} (this dds writes {MARKER_FORMAT}); give a new --data",
             marker.format
+        );
+    }
+    if marker.backend != backend {
+        let given = match backend {
+            Backend::Sqlite => "without --database-url".to_owned(),
+            Backend::Postgresql => "with --database-url".to_owned(),
+        };
+        bail!(
+            "{data} was seeded on {}{}, but this run is on {} ({given}); a store is benchmarked only on the backend it was seeded on: use that backend or a new --data",
+            marker.backend.name(),
+            marker
+                .database
+                .as_deref()
+                .map_or(String::new(), |d| format!(" at {d}")),
+            backend.name()
+        );
+    }
+    if marker.database.as_deref() != database {
+        bail!(
+            "{data} was seeded on PostgreSQL at {}, but this run uses {}; use that database or a new --data",
+            marker.database.as_deref().unwrap_or("?"),
+            database.unwrap_or("?")
         );
     }
     if !marker.complete {
@@ -404,16 +467,22 @@ async fn add_directives(app: &App, directives: Vec<(String, Directive)>) -> anyh
 /// What the store costs, measured after the run.
 #[derive(Debug, Clone, Serialize)]
 pub struct StoreReport {
+    /// Where the stores are: "SQLite" (files in the data directory) or "PostgreSQL".
+    pub backend: &'static str,
+    /// The PostgreSQL database (its URL without the password); `None` on SQLite.
+    pub database: Option<String>,
     pub data: String,
     /// Seeded patients (the marker's count).
     pub patients: u64,
     pub patients_with_directives: u64,
     /// DocumentEntries in the registry (seeded and submitted by benchmark runs).
     pub document_entries: u64,
-    /// `registry.sqlite` and its WAL file, as they are on disk.
+    /// SQLite: `registry.sqlite` and its WAL file, as they are on disk. PostgreSQL: the
+    /// registry's tables with their indexes and TOAST (`pg_total_relation_size`).
     pub registry_bytes: u64,
-    /// Pages of the registry database in use (committed content, WAL included), times the
-    /// page size: what the entries cost, whatever the WAL file's size.
+    /// SQLite: pages of the registry database in use (committed content, WAL included), times
+    /// the page size: what the entries cost, whatever the WAL file's size. PostgreSQL: the
+    /// same as `registry_bytes` (the relation sizes, free space in their pages included).
     pub registry_bytes_in_use: u64,
     /// `registry_bytes_in_use` per DocumentEntry (with its share of SubmissionSets,
     /// Associations and indexes).
@@ -421,22 +490,10 @@ pub struct StoreReport {
     /// Bytes of the stored documents (their `size` metadata) per DocumentEntry, leaving out the
     /// large documents the bench stored for the ITI-43 memory measurement.
     pub document_bytes_per_document_entry: f64,
-    /// `minlog.sqlite` with its WAL (access records and the follow-up outbox).
+    /// SQLite: `minlog.sqlite` with its WAL. PostgreSQL: the MinLog tables with their indexes.
+    /// Access records and the follow-up outbox either way.
     pub minlog_bytes: u64,
     pub seeding: Option<SeedingReport>,
-}
-
-/// Opens a SQLite file of the data directory read-only, for the bench's own readings.
-pub async fn open_read_only(path: &Path, connections: u32) -> anyhow::Result<SqlitePool> {
-    let options = SqliteConnectOptions::new()
-        .filename(path)
-        .read_only(true)
-        .create_if_missing(false);
-    SqlitePoolOptions::new()
-        .max_connections(connections.max(1))
-        .connect_with(options)
-        .await
-        .with_context(|| format!("cannot open {} read-only", path.display()))
 }
 
 fn file_bytes_with_wal(path: &Path) -> u64 {
@@ -448,20 +505,9 @@ fn file_bytes_with_wal(path: &Path) -> u64 {
         .sum()
 }
 
-pub async fn measure(data: &Path, seeding: Option<SeedingReport>) -> anyhow::Result<StoreReport> {
-    let marker = read_marker(&data.join(MARKER))?;
-    let registry_path = data.join(crate::app::REGISTRY_DB);
-    let pool = open_read_only(&registry_path, 1).await?;
-    let (entries, bytes): (i64, Option<i64>) = sqlx::query_as(
-        "SELECT COUNT(*), SUM(size) FROM registry_object WHERE kind = 'DocumentEntry'",
-    )
-    .fetch_one(&pool)
-    .await
-    .context("cannot count the DocumentEntries")?;
-    // The large documents of the ITI-43 memory measurement are not what a store holds.
-    let large: &[LargeDocument] = marker.as_ref().map_or(&[], |m| &m.large_documents);
-    let large_bytes: u64 = large.iter().map(|d| d.bytes).sum();
-    let entries_without_large = (entries.max(0) as u64).saturating_sub(large.len() as u64);
+/// SQLite: pages in use of the registry file, times the page size.
+async fn sqlite_bytes_in_use(path: &Path) -> anyhow::Result<u64> {
+    let pool = db::open_sqlite_read_only(path, 1).await?;
     let pragma = |name: &'static str| {
         let pool = pool.clone();
         async move {
@@ -471,11 +517,52 @@ pub async fn measure(data: &Path, seeding: Option<SeedingReport>) -> anyhow::Res
                 .with_context(|| format!("cannot read {name}"))
         }
     };
-    let in_use = (pragma("PRAGMA page_count").await? - pragma("PRAGMA freelist_count").await?)
-        * pragma("PRAGMA page_size").await?;
+    let in_use = async {
+        anyhow::Ok(
+            (pragma("PRAGMA page_count").await? - pragma("PRAGMA freelist_count").await?)
+                * pragma("PRAGMA page_size").await?,
+        )
+    }
+    .await;
     pool.close().await;
-    let entries = entries.max(0) as u64;
-    let registry_bytes = file_bytes_with_wal(&registry_path);
+    Ok(in_use?.max(0) as u64)
+}
+
+pub async fn measure(app: &App, seeding: Option<SeedingReport>) -> anyhow::Result<StoreReport> {
+    let config = &app.config;
+    let data = &config.data;
+    let backend = Backend::of(config);
+    let marker = read_marker(&data.join(MARKER))?;
+    let pool = Pool::registry(config, 1).await?;
+    let counted = pool.document_entries().await;
+    pool.close().await;
+    let (entries, bytes) = counted.context("cannot count the DocumentEntries")?;
+    // The large documents of the ITI-43 memory measurement are not what a store holds.
+    let large: &[LargeDocument] = marker.as_ref().map_or(&[], |m| &m.large_documents);
+    let large_bytes: u64 = large.iter().map(|d| d.bytes).sum();
+    let entries_without_large = entries.saturating_sub(large.len() as u64);
+    let (registry_bytes, registry_bytes_in_use, minlog_bytes) = match backend {
+        Backend::Sqlite => {
+            let registry_path = data.join(crate::app::REGISTRY_DB);
+            (
+                file_bytes_with_wal(&registry_path),
+                sqlite_bytes_in_use(&registry_path).await?,
+                file_bytes_with_wal(&data.join(crate::app::MINLOG_DB)),
+            )
+        }
+        Backend::Postgresql => {
+            let audit = &app.door.audit;
+            let tables = |tables: &'static [&'static str]| async move {
+                audit
+                    .postgres_table_bytes(tables)
+                    .await
+                    .context("cannot measure the tables on PostgreSQL")?
+                    .context("the audit store is not on PostgreSQL")
+            };
+            let registry = tables(&registry::sqlite::TABLES).await?;
+            (registry, registry, tables(&minlog::TABLES).await?)
+        }
+    };
     let per_entry = |total: f64| {
         if entries == 0 {
             0.0
@@ -484,35 +571,32 @@ pub async fn measure(data: &Path, seeding: Option<SeedingReport>) -> anyhow::Res
         }
     };
     Ok(StoreReport {
+        backend: backend.name(),
+        database: db::database_label(config),
         data: data.display().to_string(),
         patients: marker.as_ref().map_or(0, |m| m.patients),
         patients_with_directives: marker.as_ref().map_or(0, |m| m.directives),
         document_entries: entries,
         registry_bytes,
-        registry_bytes_in_use: in_use.max(0) as u64,
-        registry_bytes_per_document_entry: per_entry(in_use.max(0) as f64),
+        registry_bytes_in_use,
+        registry_bytes_per_document_entry: per_entry(registry_bytes_in_use as f64),
         document_bytes_per_document_entry: if entries_without_large == 0 {
             0.0
         } else {
-            (bytes.unwrap_or(0).max(0) as u64).saturating_sub(large_bytes) as f64
-                / entries_without_large as f64
+            bytes.saturating_sub(large_bytes) as f64 / entries_without_large as f64
         },
-        minlog_bytes: file_bytes_with_wal(&data.join(crate::app::MINLOG_DB)),
+        minlog_bytes,
         seeding,
     })
 }
 
 /// Follow-ups in the outbox: `(all, delivered)`. Read with SQL for the report only (the audit
 /// store lists follow-ups page by page, which would take long on a large outbox).
-pub async fn outbox_rows(data: &Path) -> anyhow::Result<(u64, u64)> {
-    let pool = open_read_only(&data.join(crate::app::MINLOG_DB), 1).await?;
-    let (all, delivered): (i64, Option<i64>) = sqlx::query_as(
-        "SELECT COUNT(*), SUM(CASE WHEN state = 'delivered' THEN 1 ELSE 0 END) FROM followup_outbox",
-    )
-    .fetch_one(&pool)
-    .await?;
+pub async fn outbox_rows(config: &Config) -> anyhow::Result<(u64, u64)> {
+    let pool = Pool::minlog(config).await?;
+    let rows = pool.outbox_rows().await;
     pool.close().await;
-    Ok((all.max(0) as u64, delivered.unwrap_or(0).max(0) as u64))
+    Ok(rows?)
 }
 
 #[cfg(test)]
@@ -545,6 +629,26 @@ mod tests {
         for cpr in &cprs {
             assert_eq!(directive_for(cpr, 0.1), directive_for(cpr, 0.1));
         }
+    }
+
+    #[test]
+    fn a_marker_without_a_backend_is_sqlite_and_the_backend_round_trips() {
+        // As written before PostgreSQL: existing bench stores stay reusable on SQLite.
+        let before: Marker = serde_json::from_str(
+            r#"{"format":1,"seed":42,"documents_per_patient":10,"patients":1000,
+                "consent_share":0.1,"directives":98,"complete":true}"#,
+        )
+        .unwrap();
+        assert_eq!(before.backend, Backend::Sqlite);
+        assert_eq!(before.database, None);
+        let on_postgres = Marker {
+            backend: Backend::Postgresql,
+            database: Some("postgres://dds:***@db/dds".to_owned()),
+            ..before
+        };
+        let json = serde_json::to_string(&on_postgres).unwrap();
+        assert!(json.contains(r#""backend":"postgresql""#), "{json}");
+        assert_eq!(serde_json::from_str::<Marker>(&json).unwrap(), on_postgres);
     }
 
     #[test]
