@@ -2,6 +2,9 @@
 //! retries, dead-lettering, resuming after a restart, the wake-up on commit and the flush.
 //! Waits are generous polls for a condition; nothing here measures time.
 
+mod common;
+
+use common::{Backing, backings};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,41 +15,6 @@ use minlog::{
     AccessAction, AccessOutcome, AccessRecord, AuditStore, DeliveryConfig, FollowupState,
     OutboxWorker,
 };
-
-/// Where one run of a test keeps its store: a SQLite file, or (when `DDS_TEST_DATABASE_URL`
-/// names a database) a PostgreSQL scratch schema. Opening it again reopens the same store.
-enum Backing {
-    Sqlite(tempfile::TempDir),
-    Postgres(registry::postgres::ScratchSchema),
-}
-
-impl Backing {
-    async fn open(&self) -> AuditStore {
-        match self {
-            Backing::Sqlite(dir) => AuditStore::open(&dir.path().join("minlog.sqlite"))
-                .await
-                .unwrap(),
-            Backing::Postgres(schema) => AuditStore::open_postgres(schema.url()).await.unwrap(),
-        }
-    }
-}
-
-/// SQLite, and PostgreSQL when configured (else the test says it skipped it).
-async fn backings() -> Vec<Backing> {
-    let mut backings = vec![Backing::Sqlite(tempfile::tempdir().unwrap())];
-    match std::env::var("DDS_TEST_DATABASE_URL")
-        .ok()
-        .filter(|url| !url.is_empty())
-    {
-        Some(url) => backings.push(Backing::Postgres(
-            registry::postgres::ScratchSchema::create(&url)
-                .await
-                .unwrap(),
-        )),
-        None => println!("SKIPPED on PostgreSQL: DDS_TEST_DATABASE_URL is not set"),
-    }
-    backings
-}
 
 const PATIENTS: [&str; 3] = ["0101700013", "0201919990", "2512489996"];
 const WAIT_MAX: Duration = Duration::from_secs(60);

@@ -4,6 +4,9 @@
 //! another takes over. Runs on SQLite and, with `DDS_TEST_DATABASE_URL`, on PostgreSQL.
 //! Waits poll for a condition; nothing here measures time.
 
+mod common;
+
+use common::{Backing, backings};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,38 +18,6 @@ use minlog::{
 };
 
 const WAIT_MAX: Duration = Duration::from_secs(60);
-
-enum Backing {
-    Sqlite(tempfile::TempDir),
-    Postgres(registry::postgres::ScratchSchema),
-}
-
-impl Backing {
-    async fn open(&self) -> AuditStore {
-        match self {
-            Backing::Sqlite(dir) => AuditStore::open(&dir.path().join("minlog.sqlite"))
-                .await
-                .unwrap(),
-            Backing::Postgres(schema) => AuditStore::open_postgres(schema.url()).await.unwrap(),
-        }
-    }
-}
-
-async fn backings() -> Vec<Backing> {
-    let mut backings = vec![Backing::Sqlite(tempfile::tempdir().unwrap())];
-    match std::env::var("DDS_TEST_DATABASE_URL")
-        .ok()
-        .filter(|url| !url.is_empty())
-    {
-        Some(url) => backings.push(Backing::Postgres(
-            registry::postgres::ScratchSchema::create(&url)
-                .await
-                .unwrap(),
-        )),
-        None => println!("SKIPPED on PostgreSQL: DDS_TEST_DATABASE_URL is not set"),
-    }
-    backings
-}
 
 type Seen = Arc<Mutex<Vec<serde_json::Value>>>;
 
