@@ -22,7 +22,9 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use std::future::Future;
 
-use sqlx::{ColumnIndex, Database, Decode, Encode, Pool, QueryBuilder, Row, Transaction, Type};
+use sqlx::{
+    Acquire, ColumnIndex, Database, Decode, Encode, Pool, QueryBuilder, Row, Transaction, Type,
+};
 use xds_model::rim::{Identifiable, RegistryObject, RegistryObjectList};
 use xds_model::vocabulary::{association_type, status};
 
@@ -57,6 +59,10 @@ pub const TABLES: [&str; 7] = [
     "known_patient",
     "registry_change",
 ];
+
+/// Most rows one multi-row `INSERT` writes: 21 bound values per registry object row stays far
+/// below SQLite's 32,766 and PostgreSQL's 65,535 bind parameters.
+const INSERT_ROWS_MAX: usize = 400;
 
 /// How often one registration, update or delete is tried before it fails with
 /// [`StoreError::WriteConflict`] (`XDSRegistryBusy`: the caller may send it again). Only a
@@ -153,6 +159,15 @@ fn parse_size(index: &ObjectIndex) -> Option<i64> {
     index.size.as_deref().and_then(|s| s.parse::<i64>().ok())
 }
 
+/// Why a group of registrations ([`Engine::register_group`]) failed as a whole.
+#[derive(Debug)]
+pub(crate) enum GroupFailure {
+    /// Before the commit: nothing of the group was written, and each may be run on its own.
+    BeforeCommit(StoreError),
+    /// The commit itself failed: the group may or may not have been written.
+    Commit(StoreError),
+}
+
 /// What one attempt at a write came to, when the store did not fail.
 enum Attempt<T, F> {
     Done(T),
@@ -211,10 +226,13 @@ struct StoredRow {
     /// Association ends (from their columns, so queries need not parse the XML).
     source_object: Option<String>,
     target_object: Option<String>,
+    /// A DocumentEntry's indexed times (for consent decisions without parsing the XML).
+    creation_time: Option<String>,
+    service_start_time: Option<String>,
 }
 
 const SELECT_ROW: &str = "SELECT o.entry_uuid, o.kind, o.xml, o.patient_id, o.unique_id, o.status, \
-     o.source_object, o.target_object, \
+     o.source_object, o.target_object, o.creation_time, o.service_start_time, \
      (o.version = (SELECT MAX(v.version) FROM registry_object v WHERE v.logical_id = o.logical_id)) \
      AS is_latest FROM registry_object o WHERE ";
 
@@ -329,6 +347,8 @@ impl StoredRow {
             unique_id: self.unique_id,
             source_object: self.source_object,
             target_object: self.target_object,
+            creation_time: self.creation_time,
+            service_start_time: self.service_start_time,
         }
     }
 }
@@ -573,7 +593,8 @@ where
     ) -> Result<Vec<(i64, ResultObject)>, StoreError> {
         let mut qb = QueryBuilder::new(
             "SELECT seq, entry_uuid, kind, xml, patient_id, unique_id, source_object, \
-             target_object FROM registry_object WHERE kind = 'DocumentEntry' AND seq > ",
+             target_object, creation_time, service_start_time FROM registry_object \
+             WHERE kind = 'DocumentEntry' AND seq > ",
         );
         qb.push_bind(after);
         qb.push(" ORDER BY seq LIMIT ");
@@ -592,6 +613,8 @@ where
                         unique_id: row.try_get("unique_id")?,
                         source_object: row.try_get("source_object")?,
                         target_object: row.try_get("target_object")?,
+                        creation_time: row.try_get("creation_time")?,
+                        service_start_time: row.try_get("service_start_time")?,
                         entry_uuid,
                     },
                 ))
@@ -607,10 +630,20 @@ where
         submission: &RegistryObjectList,
         options: RegisterOptions,
     ) -> Result<Registered, RegisterError> {
-        let now = dtm::now();
+        let plan = submission::plan(submission, &dtm::now());
+        self.register_plan(&plan, options).await
+    }
+
+    /// Registers an already planned submission in a transaction of its own, running it again
+    /// after a write conflict.
+    pub(crate) async fn register_plan(
+        &self,
+        plan: &submission::Plan,
+        options: RegisterOptions,
+    ) -> Result<Registered, RegisterError> {
         let mut attempt = 1;
         loop {
-            match self.try_register(submission, &options, &now).await {
+            match self.try_register(plan, &options).await {
                 Ok(Attempt::Done(registered)) => return Ok(registered),
                 Ok(Attempt::Rejected(findings)) => return Err(RegisterError::Rejected(findings)),
                 Err(error) => tokio::time::sleep(pause_before_retry::<DB>(error, attempt)?).await,
@@ -621,25 +654,86 @@ where
 
     async fn try_register(
         &self,
-        submission: &RegistryObjectList,
+        plan: &submission::Plan,
         options: &RegisterOptions,
-        now: &str,
     ) -> Result<Attempt<Registered, SubmissionError>, StoreError> {
-        let plan = submission::plan(submission, now);
         let mut tx = self.begin_write().await?;
-        let facts = Self::gather_facts(&mut tx, &plan).await?;
-        let (store_findings, effects) = submission::check_against_store(&plan, &facts, options);
+        let attempt = Self::register_in(&mut tx, plan, options).await?;
+        match attempt {
+            Attempt::Done(_) => tx.commit().await?,
+            Attempt::Rejected(_) => tx.rollback().await?,
+        }
+        Ok(attempt)
+    }
+
+    /// Registers planned submissions in one transaction, each inside a savepoint of its own,
+    /// in the order given: a rejected one is rolled back to its savepoint and leaves the others
+    /// alone; a later one sees the earlier ones' rows (a uniqueId registered twice in one group
+    /// is rejected the second time, as it would be one after the other). One durable commit
+    /// for the whole group. See [`crate::group_commit`].
+    pub(crate) async fn register_group(
+        &self,
+        plans: &[(&submission::Plan, RegisterOptions)],
+    ) -> Result<Vec<Result<Registered, Vec<SubmissionError>>>, GroupFailure> {
+        let mut tx = self
+            .begin_write()
+            .await
+            .map_err(GroupFailure::BeforeCommit)?;
+        let mut outcomes = Vec::with_capacity(plans.len());
+        for (plan, options) in plans {
+            let mut savepoint = Acquire::begin(&mut tx)
+                .await
+                .map_err(|e| GroupFailure::BeforeCommit(e.into()))?;
+            let attempt = Self::register_in(&mut savepoint, plan, options)
+                .await
+                .map_err(GroupFailure::BeforeCommit)?;
+            outcomes.push(match attempt {
+                Attempt::Done(registered) => {
+                    savepoint
+                        .commit()
+                        .await
+                        .map_err(|e| GroupFailure::BeforeCommit(e.into()))?;
+                    Ok(registered)
+                }
+                Attempt::Rejected(findings) => {
+                    savepoint
+                        .rollback()
+                        .await
+                        .map_err(|e| GroupFailure::BeforeCommit(e.into()))?;
+                    Err(findings)
+                }
+            });
+        }
+        if outcomes.iter().any(Result::is_ok) {
+            tx.commit()
+                .await
+                .map_err(|e| GroupFailure::Commit(e.into()))?;
+        } else {
+            // Every one was rejected: nothing to make durable.
+            tx.rollback()
+                .await
+                .map_err(|e| GroupFailure::BeforeCommit(e.into()))?;
+        }
+        Ok(outcomes)
+    }
+
+    /// The checks and writes of one registration inside `tx`; the caller commits or rolls back.
+    async fn register_in(
+        tx: &mut Tx<'_, DB>,
+        plan: &submission::Plan,
+        options: &RegisterOptions,
+    ) -> Result<Attempt<Registered, SubmissionError>, StoreError> {
+        let facts = Self::gather_facts(tx, plan).await?;
+        let (store_findings, effects) = submission::check_against_store(plan, &facts, options);
         let mut findings = plan.findings.clone();
         findings.extend(store_findings);
         if !findings.is_empty() {
-            tx.rollback().await?;
             return Ok(Attempt::Rejected(findings));
         }
-        let registered = Self::apply(&mut tx, &plan, &effects).await?;
+        let registered = Self::apply(tx, plan, &effects).await?;
         let changed = Self::document_entries_of(&plan.objects)
             .chain(registered.deprecated.iter().map(String::as_str));
-        Self::log_changes(&mut tx, changed).await?;
-        tx.commit().await?;
+        Self::log_changes(tx, changed).await?;
         Ok(Attempt::Done(registered))
     }
 
@@ -733,78 +827,104 @@ where
         Ok(facts)
     }
 
-    /// Inserts one object row and its link rows.
-    async fn insert_object(tx: &mut Tx<'_, DB>, planned: &PlannedObject) -> Result<(), StoreError> {
-        let xml = codec::to_xml(&planned.object)?;
-        let ix = &planned.index;
-        let version: i64 = ix
-            .version
-            .as_deref()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1);
-        let mut qb = QueryBuilder::new(
-            "INSERT INTO registry_object (entry_uuid, kind, xml, patient_id, status, object_type, \
-             unique_id, logical_id, version, creation_time, service_start_time, service_stop_time, \
-             submission_time, last_update_time, repository_unique_id, hash, size, source_id, \
-             association_type, source_object, target_object) VALUES (",
-        );
-        let mut values = qb.separated(", ");
-        values.push_bind(ix.entry_uuid.as_str());
-        values.push_bind(ix.kind.as_str());
-        values.push_bind(xml.as_str());
-        values.push_bind(ix.patient_id.as_deref());
-        values.push_bind(ix.status.as_deref().unwrap_or(status::APPROVED));
-        values.push_bind(ix.object_type.as_deref());
-        values.push_bind(ix.unique_id.as_deref());
-        values.push_bind(ix.logical_id.as_deref().unwrap_or(&ix.entry_uuid));
-        values.push_bind(version);
-        values.push_bind(ix.creation_time.as_deref());
-        values.push_bind(ix.service_start_time.as_deref());
-        values.push_bind(ix.service_stop_time.as_deref());
-        values.push_bind(ix.submission_time.as_deref());
-        values.push_bind(ix.last_update_time.as_deref());
-        values.push_bind(ix.repository_unique_id.as_deref());
-        values.push_bind(ix.hash.as_deref());
-        values.push_bind(parse_size(ix));
-        values.push_bind(ix.source_id.as_deref());
-        values.push_bind(ix.association_type.as_deref());
-        values.push_bind(ix.source_object.as_deref());
-        values.push_bind(ix.target_object.as_deref());
-        qb.push(")");
-        DB::execute(&mut **tx, &mut qb).await?;
-        for code in &ix.codes {
+    /// Inserts the objects' rows and their link rows: one multi-row `INSERT` per table (per
+    /// [`INSERT_ROWS_MAX`] rows), because on SQLite every statement is a hand-off to the
+    /// connection's thread and the writer is the one serialized part of a registration.
+    async fn insert_objects(
+        tx: &mut Tx<'_, DB>,
+        objects: &[&PlannedObject],
+    ) -> Result<(), StoreError> {
+        let mut rows = Vec::with_capacity(objects.len());
+        for planned in objects {
+            rows.push((&planned.index, codec::to_xml(&planned.object)?));
+        }
+        for chunk in rows.chunks(INSERT_ROWS_MAX) {
             let mut qb = QueryBuilder::new(
-                "INSERT INTO object_code (object, attribute, code, scheme) VALUES (",
+                "INSERT INTO registry_object (entry_uuid, kind, xml, patient_id, status, \
+                 object_type, unique_id, logical_id, version, creation_time, service_start_time, \
+                 service_stop_time, submission_time, last_update_time, repository_unique_id, hash, \
+                 size, source_id, association_type, source_object, target_object) ",
             );
-            let mut values = qb.separated(", ");
-            values.push_bind(ix.entry_uuid.as_str());
-            values.push_bind(code.attribute);
-            values.push_bind(code.code.as_str());
-            values.push_bind(code.scheme.as_str());
-            qb.push(")");
+            qb.push_values(chunk, |mut values, (ix, xml)| {
+                let version: i64 = ix
+                    .version
+                    .as_deref()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1);
+                values.push_bind(ix.entry_uuid.as_str());
+                values.push_bind(ix.kind.as_str());
+                values.push_bind(xml.as_str());
+                values.push_bind(ix.patient_id.as_deref());
+                values.push_bind(ix.status.as_deref().unwrap_or(status::APPROVED));
+                values.push_bind(ix.object_type.as_deref());
+                values.push_bind(ix.unique_id.as_deref());
+                values.push_bind(ix.logical_id.as_deref().unwrap_or(&ix.entry_uuid));
+                values.push_bind(version);
+                values.push_bind(ix.creation_time.as_deref());
+                values.push_bind(ix.service_start_time.as_deref());
+                values.push_bind(ix.service_stop_time.as_deref());
+                values.push_bind(ix.submission_time.as_deref());
+                values.push_bind(ix.last_update_time.as_deref());
+                values.push_bind(ix.repository_unique_id.as_deref());
+                values.push_bind(ix.hash.as_deref());
+                values.push_bind(parse_size(ix));
+                values.push_bind(ix.source_id.as_deref());
+                values.push_bind(ix.association_type.as_deref());
+                values.push_bind(ix.source_object.as_deref());
+                values.push_bind(ix.target_object.as_deref());
+            });
             DB::execute(&mut **tx, &mut qb).await?;
         }
-        let links = [
+
+        let codes: Vec<(&str, &crate::index::Code)> = objects
+            .iter()
+            .flat_map(|p| {
+                p.index
+                    .codes
+                    .iter()
+                    .map(|c| (p.index.entry_uuid.as_str(), c))
+            })
+            .collect();
+        for chunk in codes.chunks(INSERT_ROWS_MAX) {
+            let mut qb =
+                QueryBuilder::new("INSERT INTO object_code (object, attribute, code, scheme) ");
+            qb.push_values(chunk, |mut values, (object, code)| {
+                values.push_bind(*object);
+                values.push_bind(code.attribute);
+                values.push_bind(code.code.as_str());
+                values.push_bind(code.scheme.as_str());
+            });
+            DB::execute(&mut **tx, &mut qb).await?;
+        }
+
+        let links: [(&str, fn(&ObjectIndex) -> &Vec<String>); 3] = [
+            ("INSERT INTO object_author_person (object, person) ", |ix| {
+                &ix.author_persons
+            }),
             (
-                "INSERT INTO object_author_person (object, person) VALUES (",
-                &ix.author_persons,
+                "INSERT INTO object_author_institution (object, institution) ",
+                |ix| &ix.author_institutions,
             ),
             (
-                "INSERT INTO object_author_institution (object, institution) VALUES (",
-                &ix.author_institutions,
-            ),
-            (
-                "INSERT INTO object_reference_id (object, reference_id) VALUES (",
-                &ix.reference_ids,
+                "INSERT INTO object_reference_id (object, reference_id) ",
+                |ix| &ix.reference_ids,
             ),
         ];
-        for (insert, link_values) in links {
-            for value in link_values {
+        for (insert, values_of) in links {
+            let pairs: Vec<(&str, &str)> = objects
+                .iter()
+                .flat_map(|p| {
+                    values_of(&p.index)
+                        .iter()
+                        .map(|v| (p.index.entry_uuid.as_str(), v.as_str()))
+                })
+                .collect();
+            for chunk in pairs.chunks(INSERT_ROWS_MAX) {
                 let mut qb = QueryBuilder::new(insert);
-                qb.push_bind(ix.entry_uuid.as_str());
-                qb.push(", ");
-                qb.push_bind(value.as_str());
-                qb.push(")");
+                qb.push_values(chunk, |mut values, (object, value)| {
+                    values.push_bind(*object);
+                    values.push_bind(*value);
+                });
                 DB::execute(&mut **tx, &mut qb).await?;
             }
         }
@@ -859,10 +979,15 @@ where
             assigned_uuids: plan.assigned_uuids.clone(),
             ..Registered::default()
         };
-        for planned in plan.objects.iter().chain(&effects.new_associations) {
-            Self::insert_object(tx, planned).await?;
-            registered.stored.push(planned.index.entry_uuid.clone());
-        }
+        let inserted: Vec<&PlannedObject> = plan
+            .objects
+            .iter()
+            .chain(&effects.new_associations)
+            .collect();
+        Self::insert_objects(tx, &inserted).await?;
+        registered
+            .stored
+            .extend(inserted.iter().map(|p| p.index.entry_uuid.clone()));
         for entry_uuid in &effects.deprecate {
             Self::rewrite_object(tx, entry_uuid, |ro| {
                 ro.status = Some(status::DEPRECATED.to_owned())
@@ -1057,10 +1182,15 @@ where
             .await?;
             updated.deprecated.push(entry_uuid.clone());
         }
-        for planned in plan.objects.iter().chain(&effects.new_associations) {
-            Self::insert_object(tx, planned).await?;
-            updated.stored.push(planned.index.entry_uuid.clone());
-        }
+        let inserted: Vec<&PlannedObject> = plan
+            .objects
+            .iter()
+            .chain(&effects.new_associations)
+            .collect();
+        Self::insert_objects(tx, &inserted).await?;
+        updated
+            .stored
+            .extend(inserted.iter().map(|p| p.index.entry_uuid.clone()));
         for (entry_uuid, new_status) in &effects.status_changes {
             Self::rewrite_object(tx, entry_uuid, |ro| ro.status = Some(new_status.clone())).await?;
             updated
@@ -1219,6 +1349,30 @@ where
             .collect())
     }
 
+    pub(crate) async fn author_institutions(
+        &self,
+        entry_uuids: &[String],
+    ) -> Result<Vec<(String, String)>, QueryError> {
+        let mut pairs = Vec::new();
+        let mut connection = self.reader.acquire().await.map_err(StoreError::from)?;
+        for chunk in entry_uuids.chunks(IN_LIST_VALUES_MAX) {
+            let mut qb = QueryBuilder::new(
+                "SELECT object, institution FROM object_author_institution WHERE ",
+            );
+            Self::push_in(&mut qb, "object", chunk);
+            for row in DB::fetch_all(&mut connection, &mut qb)
+                .await
+                .map_err(StoreError::from)?
+            {
+                pairs.push((
+                    row.try_get("object").map_err(StoreError::from)?,
+                    row.try_get("institution").map_err(StoreError::from)?,
+                ));
+            }
+        }
+        Ok(pairs)
+    }
+
     pub(crate) async fn has_member_targets(
         &self,
         containers: &[String],
@@ -1265,6 +1419,10 @@ where
                     is_latest: row.try_get("is_latest").map_err(StoreError::from)?,
                     source_object: row.try_get("source_object").map_err(StoreError::from)?,
                     target_object: row.try_get("target_object").map_err(StoreError::from)?,
+                    creation_time: row.try_get("creation_time").map_err(StoreError::from)?,
+                    service_start_time: row
+                        .try_get("service_start_time")
+                        .map_err(StoreError::from)?,
                     entry_uuid,
                 })
             })

@@ -31,6 +31,13 @@ pub enum StoreError {
     /// serialization failures); nothing was written and the caller may send it again.
     #[error("the write conflicted with concurrent writes {attempts} times; nothing was written")]
     WriteConflict { attempts: u32 },
+    /// The task that commits registrations in groups is gone (the store is shutting down);
+    /// the submission was not registered.
+    #[error("the registry's commit task has stopped; nothing was written")]
+    CommitterStopped,
+    /// The commit of a group of registrations failed; it may or may not have been written.
+    #[error("the registry's commit failed, the submission may or may not be stored: {0}")]
+    CommitFailed(String),
 }
 
 impl StoreError {

@@ -55,6 +55,7 @@ pub mod delete;
 pub mod dtm;
 mod engine;
 pub mod error;
+mod group_commit;
 pub mod index;
 pub mod postgres;
 pub mod query;
@@ -74,5 +75,5 @@ pub use store::{QUERY_RESULTS_MAX, RegistryStore, StoreConfig};
 pub use submission::{PatientPolicy, RegisterOptions, Registered};
 pub use update::{UpdateError, UpdateFinding, Updated};
 pub use visibility::{
-    AnsweredDocument, QueryResult, Reach, Restricted, ResultObject, reach, restrict,
+    AnsweredDocument, EntryFacts, QueryResult, Reach, Restricted, ResultObject, reach, restrict,
 };

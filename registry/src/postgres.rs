@@ -193,6 +193,13 @@ impl RegistryStore for PgRegistryStore {
         self.engine.objects_by_ids(entry_uuids).await
     }
 
+    async fn author_institutions(
+        &self,
+        entry_uuids: &[String],
+    ) -> Result<Vec<(String, String)>, QueryError> {
+        self.engine.author_institutions(entry_uuids).await
+    }
+
     async fn has_member_targets(
         &self,
         containers: &[String],

@@ -9,6 +9,10 @@
 //! schema lives in `registry/migrations/` (embedded, append-only); the SQL is the engine's,
 //! shared with PostgreSQL (`engine.rs`).
 //!
+//! Registrations queue for a committer task that registers the ones waiting at that moment in
+//! one transaction, a savepoint each ([`crate::group_commit`]); updates and deletes take the
+//! writer connection one at a time.
+//!
 //! Invariants: see `engine.rs`; in addition only one write transaction exists at a time.
 
 use std::collections::BTreeMap;
@@ -26,11 +30,13 @@ use xds_model::rim::RegistryObjectList;
 
 use crate::change::{Change, ChangeBacklog};
 use crate::delete::{DeleteError, Deleted};
+use crate::dtm;
 use crate::engine::{Backend, Engine};
 use crate::error::{QueryError, RegisterError, StoreError};
+use crate::group_commit::RegistrationCommitter;
 use crate::query::StoredQueryRequest;
 use crate::store::{BUSY_TIMEOUT, RegistryStore, StoreConfig};
-use crate::submission::{RegisterOptions, Registered};
+use crate::submission::{self, RegisterOptions, Registered};
 use crate::update::{UpdateError, Updated};
 use crate::visibility::{QueryResult, ResultObject};
 
@@ -44,6 +50,8 @@ pub struct SqliteRegistryStore {
     /// The writer pool has exactly one connection: registrations are serialized by waiting
     /// for it. The reader pool's connections are read-only.
     engine: Engine<Sqlite>,
+    /// Registrations share commits ([`crate::group_commit`]).
+    registrations: RegistrationCommitter,
 }
 
 impl Backend for Sqlite {
@@ -107,18 +115,26 @@ impl SqliteRegistryStore {
             .max_connections(config.read_connections_max.max(1))
             .connect_with(options.read_only(true))
             .await?;
+        let engine = Engine {
+            writer,
+            reader,
+            config,
+        };
         Ok(SqliteRegistryStore {
-            engine: Engine {
-                writer,
-                reader,
-                config,
-            },
+            registrations: RegistrationCommitter::spawn(engine.clone()),
+            engine,
         })
     }
 
     /// Rows per table, for operations and for tests proving a rejection stored nothing.
     pub async fn table_row_counts(&self) -> Result<BTreeMap<&'static str, i64>, StoreError> {
         self.engine.table_row_counts().await
+    }
+
+    /// Write transactions that committed registrations so far (several registrations
+    /// commit together under load; see [`crate::group_commit`]).
+    pub fn registration_commits(&self) -> u64 {
+        self.registrations.commits()
     }
 
     /// Closes both pools (waits for connections in use to be returned).
@@ -134,7 +150,9 @@ impl RegistryStore for SqliteRegistryStore {
         submission: &RegistryObjectList,
         options: RegisterOptions,
     ) -> Result<Registered, RegisterError> {
-        self.engine.register(submission, options).await
+        // Planned here, concurrently with other requests; only the store's part is serialized.
+        let plan = submission::plan(submission, &dtm::now());
+        self.registrations.register(plan, options).await
     }
 
     async fn update(
@@ -154,6 +172,13 @@ impl RegistryStore for SqliteRegistryStore {
         entry_uuids: &[String],
     ) -> Result<Vec<ResultObject>, QueryError> {
         self.engine.objects_by_ids(entry_uuids).await
+    }
+
+    async fn author_institutions(
+        &self,
+        entry_uuids: &[String],
+    ) -> Result<Vec<(String, String)>, QueryError> {
+        self.engine.author_institutions(entry_uuids).await
     }
 
     async fn has_member_targets(

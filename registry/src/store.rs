@@ -99,6 +99,14 @@ pub trait RegistryStore: Send + Sync {
     async fn objects_by_ids(&self, entry_uuids: &[String])
     -> Result<Vec<ResultObject>, QueryError>;
 
+    /// `(object, authorInstitution XON)` of every author institution of these objects, as
+    /// indexed when they were stored: what a consent decision needs besides the row's own
+    /// columns, so that it need not parse the XML.
+    async fn author_institutions(
+        &self,
+        entry_uuids: &[String],
+    ) -> Result<Vec<(String, String)>, QueryError>;
+
     /// `(container, member)` of every HasMember association whose source is one of
     /// `containers` (SubmissionSets or Folders), whatever its status.
     async fn has_member_targets(

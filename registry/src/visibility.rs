@@ -14,10 +14,11 @@
 //!   association, as for a SubmissionSet's membership of a folder association, by the same
 //!   rule); an end the store does not hold is treated as withheld (fails closed).
 //!
-//! ObjectRef answers are restricted exactly like LeafClass ones: the rows carry their XML
-//! either way. The decision needs only the DocumentEntries' metadata, read from the rows the
-//! query already fetched, plus at most three extra reads for association ends and container
-//! members that were not in the answer.
+//! ObjectRef answers are restricted exactly like LeafClass ones. The decision needs only the
+//! DocumentEntries' indexed metadata ([`EntryFacts`]: patient, times, author institutions),
+//! read from the rows the query already fetched and the institutions' index, plus at most
+//! three extra reads for association ends and container members that were not in the answer;
+//! the XML is never parsed to decide.
 //!
 //! Invariant: an object is removed from the answer only by these rules, and every removal of
 //! a DocumentEntry is counted in [`Restricted::withheld_documents`], so the edge can tell the
@@ -26,7 +27,6 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use xds_model::codec::StoredXml;
-use xds_model::rim::{ExtrinsicObject, Identifiable};
 
 use crate::codec;
 use crate::error::{QueryError, StoreError};
@@ -48,6 +48,25 @@ pub struct ResultObject {
     /// Association ends.
     pub source_object: Option<String>,
     pub target_object: Option<String>,
+    /// A DocumentEntry's creationTime and serviceStartTime as indexed (DTM, 14 digits).
+    pub creation_time: Option<String>,
+    pub service_start_time: Option<String>,
+}
+
+/// What a consent decision needs of one DocumentEntry, read from the columns the registry
+/// derived from its XML when it was stored (`crate::index::ObjectIndex`), so deciding never
+/// parses the XML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryFacts<'a> {
+    pub entry_uuid: &'a str,
+    /// The patient id (CX).
+    pub patient_id: Option<&'a str>,
+    /// DTM, 14 digits.
+    pub creation_time: Option<&'a str>,
+    /// DTM, 14 digits.
+    pub service_start_time: Option<&'a str>,
+    /// The authorInstitution XON values of all its authors.
+    pub author_institutions: &'a [String],
 }
 
 /// A stored query's answer before it becomes the response.
@@ -199,11 +218,12 @@ pub async fn reach(store: &dyn RegistryStore, result: QueryResult) -> Result<Rea
 
 /// Removes from the answer every DocumentEntry `document_visible` refuses and every object that
 /// would reveal one (see the module docs). `document_visible` sees each DocumentEntry, in the
-/// answer or reached through an association or a container, at most once.
+/// answer or reached through an association or a container, at most once, as the facts the
+/// store indexed of it.
 pub async fn restrict(
     store: &dyn RegistryStore,
     reach: Reach,
-    document_visible: &(dyn Fn(&ExtrinsicObject) -> bool + Sync),
+    document_visible: &(dyn Fn(&EntryFacts<'_>) -> bool + Sync),
 ) -> Result<Restricted, QueryError> {
     let Reach { result, mut known } = reach;
 
@@ -232,14 +252,31 @@ pub async fn restrict(
         }
     }
 
+    let document_ids: Vec<String> = known
+        .values()
+        .filter(|o| o.kind == ObjectKind::DocumentEntry)
+        .map(|o| o.entry_uuid.clone())
+        .collect();
+    let mut institutions: HashMap<String, Vec<String>> = HashMap::new();
+    if !document_ids.is_empty() {
+        for (object, institution) in store.author_institutions(&document_ids).await? {
+            institutions.entry(object).or_default().push(institution);
+        }
+    }
     let mut documents: HashMap<&str, bool> = HashMap::new();
     for object in known.values() {
         if object.kind == ObjectKind::DocumentEntry {
-            let visible = match codec::from_xml(&object.entry_uuid, &object.xml)? {
-                Identifiable::ExtrinsicObject(entry) => document_visible(&entry),
-                _ => false,
+            let facts = EntryFacts {
+                entry_uuid: &object.entry_uuid,
+                patient_id: object.patient_id.as_deref(),
+                creation_time: object.creation_time.as_deref(),
+                service_start_time: object.service_start_time.as_deref(),
+                author_institutions: institutions
+                    .get(&object.entry_uuid)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default(),
             };
-            documents.insert(object.entry_uuid.as_str(), visible);
+            documents.insert(object.entry_uuid.as_str(), document_visible(&facts));
         }
     }
     let mut document_members: HashMap<&str, Vec<&str>> = HashMap::new();

@@ -30,7 +30,6 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use soap::EnvelopeOptions;
 use xds_model::message::{AdhocQueryResponse, Message, RegistryResponse};
-use xds_model::rim::ExtrinsicObject;
 use xds_model::vocabulary::{action, response_status};
 
 use super::BenchArgs;
@@ -357,16 +356,17 @@ async fn one_query(app: &App, envelope: &[u8], cpr: &str) -> anyhow::Result<Time
     let gate = ConsentGate::load(app, &admitted.caller, None, patients.iter().cloned())
         .await
         .context("the directives cannot be read")?;
-    let (result, withheld) =
-        if reach.is_empty() || (!patients.is_empty() && gate.withholds_nothing(&patients)) {
-            (reach.into_result(), 0)
-        } else {
-            let visible = |entry: &ExtrinsicObject| gate.decide(entry).is_visible();
-            let restricted = registry::restrict(app.registry.as_ref(), reach, &visible)
-                .await
-                .context("the restriction failed")?;
-            (restricted.result, restricted.withheld_objects)
-        };
+    let (result, withheld) = if reach.is_empty()
+        || (!patients.is_empty() && gate.withholds_nothing(&patients))
+    {
+        (reach.into_result(), 0)
+    } else {
+        let visible = |entry: &registry::EntryFacts<'_>| gate.decide_indexed(entry).is_visible();
+        let restricted = registry::restrict(app.registry.as_ref(), reach, &visible)
+            .await
+            .context("the restriction failed")?;
+        (restricted.result, restricted.withheld_objects)
+    };
     let t3 = Instant::now();
     let mut accessed = DocumentsByPatient::new();
     accessed.entry(cpr.to_owned()).or_default();

@@ -94,6 +94,48 @@ impl ConsentGate {
         }
     }
 
+    /// The decision for one DocumentEntry as the registry indexed it (ITI-18 answers: no XML
+    /// is parsed). Decides exactly as [`ConsentGate::decide`] on the same entry's XML: the
+    /// registry derived these columns from it when it was stored.
+    pub fn decide_indexed(&self, entry: &registry::EntryFacts<'_>) -> Decision {
+        let Some((patient_cpr, directives)) = entry
+            .patient_id
+            .and_then(|patient_id| self.directives.get(patient_id))
+        else {
+            return Decision::Withhold {
+                reason: consent::WithholdReason::PatientMismatch,
+            };
+        };
+        let facts = DocumentFacts {
+            patient_cpr: patient_cpr.clone(),
+            author_institution_sors: entry
+                .author_institutions
+                .iter()
+                .filter_map(|xon| sor_of_xon(xon))
+                .collect(),
+            service_start: entry.service_start_time.and_then(parse_dtm),
+            creation_time: entry.creation_time.and_then(parse_dtm),
+        };
+        self.decide_facts(patient_cpr, &facts, directives)
+    }
+
+    fn decide_facts(
+        &self,
+        patient_cpr: &str,
+        facts: &DocumentFacts,
+        directives: &Directives,
+    ) -> Decision {
+        consent::decide(
+            &self.accessor,
+            patient_cpr,
+            facts,
+            directives,
+            self.override_.as_ref(),
+            self.now,
+            &self.options,
+        )
+    }
+
     /// The decision for one DocumentEntry view.
     pub fn decide_entry(&self, entry: &DocumentEntry) -> Decision {
         let patient_id = entry
@@ -107,15 +149,7 @@ impl ConsentGate {
             };
         };
         let facts = facts_of(entry, patient_cpr);
-        consent::decide(
-            &self.accessor,
-            patient_cpr,
-            &facts,
-            directives,
-            self.override_.as_ref(),
-            self.now,
-            &self.options,
-        )
+        self.decide_facts(patient_cpr, &facts, directives)
     }
 
     /// The override reason MinLog records: a health professional's override, whether or not

@@ -21,7 +21,7 @@ use xds_model::message::{
     AdhocQueryRequest, AdhocQueryResponse, Message, RegistryError, RegistryResponse,
     RemoveObjectsRequest, SubmitObjectsRequest,
 };
-use xds_model::rim::{ExtrinsicObject, RegistryObjectList};
+use xds_model::rim::RegistryObjectList;
 use xds_model::vocabulary::{action, error_code, response_status, severity, stored_query};
 use xds_validate::{Report, Severity, Transaction};
 
@@ -384,16 +384,17 @@ async fn consent_filtered_answer(
         .map_err(|e| internal_fault(&e, relates_to))?;
     // Skipped only when it provably withholds nothing: an answer that reveals no patient yet is
     // not empty (associations whose ends are gone) still goes through the filter.
-    let (result, withheld) =
-        if reach.is_empty() || (!patients.is_empty() && gate.withholds_nothing(&patients)) {
-            (reach.into_result(), 0)
-        } else {
-            let visible = |entry: &ExtrinsicObject| gate.decide(entry).is_visible();
-            match registry::restrict(app.registry.as_ref(), reach, &visible).await {
-                Ok(restricted) => (restricted.result, restricted.withheld_objects),
-                Err(error) => return Err(internal_fault(&error, relates_to)),
-            }
-        };
+    let (result, withheld) = if reach.is_empty()
+        || (!patients.is_empty() && gate.withholds_nothing(&patients))
+    {
+        (reach.into_result(), 0)
+    } else {
+        let visible = |entry: &registry::EntryFacts<'_>| gate.decide_indexed(entry).is_visible();
+        match registry::restrict(app.registry.as_ref(), reach, &visible).await {
+            Ok(restricted) => (restricted.result, restricted.withheld_objects),
+            Err(error) => return Err(internal_fault(&error, relates_to)),
+        }
+    };
     // A full-text answer is ranked (and its snippets made) only now, from what is visible.
     let result = match ranking.as_mut() {
         Some(ranking) => ranking
