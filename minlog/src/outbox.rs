@@ -360,6 +360,7 @@ impl AuditStore {
             at: now,
             outcome: AttemptOutcome::Delivered,
         };
+        // attempts_max only bounds failed attempts.
         let settled = self.settle_followups(&[settlement], 1).await?;
         Ok(settled.first() == Some(&Settled::Delivered))
     }
