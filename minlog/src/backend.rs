@@ -2,8 +2,8 @@
 //!
 //! [`Engine`] is generic over the sqlx database; every statement is one text with `$n`
 //! placeholders, which both drivers bind by number. What differs is the small [`Backend`]
-//! trait: the lock a claim takes on PostgreSQL, where several instances claim from one outbox,
-//! and what the forwarder needs there to read the log in commit order (see
+//! trait: the locks a claim and a settle take on PostgreSQL, where several instances share one
+//! outbox, and what the forwarder needs there to read the log in commit order (see
 //! [`Backend::RECORD_AFTER_WITH_SNAPSHOT`]).
 //!
 //! Each `impl` block of [`Engine`] (here and in `access`, `outbox`, `forward`) repeats the
@@ -20,6 +20,13 @@ pub(crate) trait Backend: Database {
     /// LOCKED`, so that instances claiming at the same moment take different heads instead of
     /// waiting for each other; SQLite's single writer needs (and has) no such clause.
     const CLAIM_LOCK: &'static str;
+
+    /// Appended to the `SELECT … ORDER BY patient_cpr` with which settling follow-ups first
+    /// locks the heads it will change: on PostgreSQL ` FOR UPDATE`, so that the heads are
+    /// locked in patient order (as access-record commits lock them) and concurrent
+    /// transactions changing several patients' heads cannot deadlock. `None` on SQLite,
+    /// whose single writer needs no row locks (the statement is skipped).
+    const HEADS_LOCK: Option<&'static str>;
 
     /// Run first in the transaction that writes an access record. On PostgreSQL it gives the
     /// transaction its id *before* the record takes its row id, which the forwarder's
@@ -54,6 +61,7 @@ pub(crate) trait Backend: Database {
 
 impl Backend for sqlx::Sqlite {
     const CLAIM_LOCK: &'static str = "";
+    const HEADS_LOCK: Option<&'static str> = None;
     const BEFORE_RECORD: Option<&'static str> = None;
     const RECORD_AFTER_WITH_SNAPSHOT: Option<&'static str> = None;
     const SNAPSHOT_SETTLED: Option<&'static str> = None;
@@ -65,6 +73,7 @@ impl Backend for sqlx::Sqlite {
 
 impl Backend for sqlx::Postgres {
     const CLAIM_LOCK: &'static str = " FOR UPDATE SKIP LOCKED";
+    const HEADS_LOCK: Option<&'static str> = Some(" FOR UPDATE");
     const BEFORE_RECORD: Option<&'static str> = Some("SELECT pg_current_xact_id()");
     const RECORD_AFTER_WITH_SNAPSHOT: Option<&'static str> = Some(
         "SELECT r.*, pg_current_snapshot()::text AS snapshot FROM access_record AS r \

@@ -1,31 +1,39 @@
 //! Delivering treatment-relation follow-ups to BRS: the [`OutboxWorker`].
 //!
 //! The worker claims due follow-ups ([`AuditStore::claim_due_followups`]: each patient's
-//! oldest pending one), POSTs each one's JSON to the BRS URL, and settles it: a 2xx answer
-//! delivers it; anything else (another status, a refused connection, a timeout) schedules a
-//! retry after [`retry_delay`], until [`DeliveryConfig::attempts_max`] attempts are spent and
-//! it is dead-lettered.
+//! oldest pending one), POSTs each one's JSON to the BRS URL, and settles the attempts
+//! ([`AuditStore::settle_followups`]): a 2xx answer delivers a follow-up; anything else
+//! (another status, a refused connection, a timeout) schedules a retry after
+//! [`retry_delay`], until [`DeliveryConfig::attempts_max`] attempts are spent and it is
+//! dead-lettered. Claiming, sending and settling overlap, and the attempts answered while the
+//! store was busy are settled together in one transaction (see `Pipeline`).
 //!
 //! Invariants:
 //! - At least once: a follow-up is settled only after the receiver answered 2xx; a crash
 //!   between the answer and the settling sends it again (receivers deduplicate by `event_id`).
-//! - In order per patient: guaranteed by the claim, not by the worker; claims of one pass
-//!   concern different patients and are delivered concurrently (at most
-//!   [`DELIVERIES_IN_FLIGHT_MAX`]).
-//! - The worker holds no state of its own: everything is in the outbox table, so a restart
-//!   resumes where the last process stopped.
+//! - In order per patient: guaranteed by the claim, not by the worker; the follow-ups in
+//!   flight concern different patients and are delivered concurrently (at most
+//!   [`DELIVERIES_IN_FLIGHT_MAX`]), and a patient's next one is claimable only once the
+//!   transaction settling its predecessor committed.
+//! - The worker holds no state of its own that matters: everything is in the outbox table,
+//!   so a restart resumes where the last process stopped (attempts answered but not yet
+//!   settled are made again once their claims lapse).
 //! - Bounded: every request has a timeout, every wait a poll interval, the shutdown flush a
-//!   deadline.
+//!   deadline; at most [`DELIVERIES_IN_FLIGHT_MAX`] requests and [`CLAIMED_MAX`] unsettled
+//!   claims at once.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use time::OffsetDateTime;
 use tokio::sync::{Notify, watch};
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
-use crate::outbox::{ClaimedFollowup, FollowupState, OutboxDepth};
+use crate::outbox::{
+    AttemptOutcome, ClaimedFollowup, FollowupState, OutboxDepth, SETTLE_BATCH_MAX, Settled,
+    Settlement,
+};
 use crate::{AuditError, AuditStore};
 
 /// Attempts before a follow-up is dead-lettered, unless configured (INTERFACE.md: 20).
@@ -39,9 +47,17 @@ pub const RETRY_DELAY_MAX: Duration = Duration::from_secs(60);
 /// Longest the worker sleeps without looking at the outbox: finds follow-ups that no signal
 /// announced (committed by another process) and bounds the harm of a missed wake-up.
 pub const POLL_INTERVAL_DEFAULT: Duration = Duration::from_secs(5);
-/// Most follow-ups in flight at once (each for a different patient): enough to keep a slow
-/// receiver busy, few enough not to flood it when a backlog drains.
-pub const DELIVERIES_IN_FLIGHT_MAX: u32 = 16;
+/// Most requests in flight at once (each for a different patient): enough to keep the
+/// receiver busy while the store settles the previous answers, few enough not to flood it
+/// when a backlog drains.
+pub const DELIVERIES_IN_FLIGHT_MAX: usize = 32;
+/// Most follow-ups one worker holds claimed and unsettled (in flight, or answered and waiting
+/// for their settle): a full round in flight plus a round being settled.
+pub const CLAIMED_MAX: usize = 2 * DELIVERIES_IN_FLIGHT_MAX;
+// Everything held can be settled in one transaction.
+const _: () = assert!(CLAIMED_MAX <= SETTLE_BATCH_MAX);
+/// Longest 2xx answer body read (and dropped) so that its connection can be reused.
+const ANSWER_BYTES_MAX: usize = 64 * 1024;
 /// How long a claim outlives its request's timeout: the time to settle it in the store.
 const CLAIM_LEASE_MARGIN: Duration = Duration::from_secs(5);
 /// Shortest sleep between passes, so a due time that the claim and the clock disagree about
@@ -142,13 +158,23 @@ impl OutboxWorker {
             .build()
             .map_err(DeliveryError::Client)?;
         let (drain, drain_requested) = watch::channel(None);
-        let courier = Courier {
+        let pipeline = Pipeline {
             store: store.clone(),
-            client,
-            config: Arc::new(config),
+            courier: Courier {
+                client,
+                config: Arc::new(config),
+            },
+            in_flight: JoinSet::new(),
+            answered: Vec::new(),
+            store_op: JoinSet::new(),
+            settling: 0,
+            // What a previous process left is due now.
+            due_maybe: true,
+            store_paused_until: None,
+            claimed_last: false,
         };
         let signal = store.followup_signal();
-        let task = tokio::spawn(courier.run(drain_requested, signal));
+        let task = tokio::spawn(pipeline.run(drain_requested, signal));
         Ok(OutboxWorker {
             store,
             drain,
@@ -196,16 +222,117 @@ impl Drop for OutboxWorker {
     }
 }
 
-/// The delivering side of the worker; cheap to clone into each delivery task.
+/// What the worker needs to make one attempt; cheap to clone into each delivery task.
 #[derive(Clone)]
 struct Courier {
-    store: AuditStore,
+    /// One client for every attempt, so connections to the receiver are kept alive and
+    /// reused (its pool), not opened per follow-up.
     client: reqwest::Client,
     config: Arc<DeliveryConfig>,
 }
 
 impl Courier {
-    async fn run(self, mut drain: watch::Receiver<Option<Instant>>, signal: Arc<Notify>) {
+    /// One attempt for one follow-up: how it ended, to be settled in the store.
+    async fn attempt(self, followup: ClaimedFollowup, timeout: Duration) -> Settlement {
+        let attempt = followup.attempts + 1;
+        let answer = self
+            .client
+            .post(&self.config.url)
+            .timeout(timeout)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(followup.payload)
+            .send()
+            .await;
+        let failure = match answer {
+            Ok(response) if response.status().is_success() => {
+                read_answer_body(response).await;
+                None
+            }
+            Ok(response) => Some(format!("BRS answered HTTP {}", response.status())),
+            // without_url: the URL may carry credentials; the operator knows where it points.
+            Err(error) => Some(describe(&error.without_url())),
+        };
+        let at = OffsetDateTime::now_utc();
+        let outcome = match failure {
+            None => AttemptOutcome::Delivered,
+            Some(error) => AttemptOutcome::Failed {
+                error,
+                retry_at: at + retry_delay(attempt, rand::random::<f64>()),
+            },
+        };
+        Settlement {
+            event_id: followup.event_id,
+            at,
+            outcome,
+        }
+    }
+}
+
+/// Reads (and drops) up to [`ANSWER_BYTES_MAX`] of a 2xx answer's body: a connection is
+/// returned to the client's pool only once its answer was read to the end, so a receiver
+/// that answers `200` with a small body keeps its connection too. The answer itself means
+/// nothing beyond its status; a larger or broken body just costs that connection.
+async fn read_answer_body(mut response: reqwest::Response) {
+    let mut read = 0;
+    while read <= ANSWER_BYTES_MAX {
+        match response.chunk().await {
+            Ok(Some(chunk)) => read += chunk.len(),
+            Ok(None) | Err(_) => return,
+        }
+    }
+}
+
+/// What the store did (or failed to do) for the worker; one at a time, see [`Pipeline`].
+enum StoreDone {
+    Claimed {
+        asked: usize,
+        timeout: Duration,
+        claimed: Result<Vec<ClaimedFollowup>, AuditError>,
+    },
+    Settled {
+        batch: Vec<Settlement>,
+        settled: Result<Vec<Settled>, AuditError>,
+    },
+}
+
+/// The worker's state: a pipeline in which claiming, sending and settling overlap.
+///
+/// Requests run concurrently (at most [`DELIVERIES_IN_FLIGHT_MAX`]); each answer joins
+/// `answered`, and everything answered while the store was busy is settled together in the
+/// next transaction (like [`crate::group_commit`] does for access records), so one durable
+/// commit settles many follow-ups and the commit's cost per follow-up falls as the load
+/// rises. Claims refill free request slots as soon as the store is free, without waiting for
+/// the slowest request of a round.
+///
+/// Claims and settles take turns, one store operation at a time: on SQLite they would only
+/// queue for the one writer lock (sleeping in its busy handler), and alternating keeps
+/// either from starving the other. A claim takes at most as many follow-ups as there are
+/// free request slots, so each is sent at once and its lease (request timeout plus
+/// [`CLAIM_LEASE_MARGIN`]) covers its request and its settle as before; and never more than
+/// [`CLAIMED_MAX`] are held unsettled.
+struct Pipeline {
+    store: AuditStore,
+    courier: Courier,
+    /// Requests under way; each ends with the settlement of its attempt.
+    in_flight: JoinSet<Settlement>,
+    /// Attempts answered and not yet settled.
+    answered: Vec<Settlement>,
+    /// The store operation under way (none or one).
+    store_op: JoinSet<StoreDone>,
+    /// Attempts in the settle under way.
+    settling: usize,
+    /// Whether a claim may find something: false once a claim found fewer than it asked
+    /// for, until something that can make more due has happened (a settle, a follow-up
+    /// committed by this process, the earliest due time, the poll).
+    due_maybe: bool,
+    /// No store operation before this (after one failed).
+    store_paused_until: Option<Instant>,
+    /// Whether the last store operation was a claim: then a settle goes first.
+    claimed_last: bool,
+}
+
+impl Pipeline {
+    async fn run(mut self, mut drain: watch::Receiver<Option<Instant>>, signal: Arc<Notify>) {
         match self.store.rebuild_followup_heads().await {
             Ok(patients) => tracing::info!(patients, "outbox delivery started"),
             // Not fatal: the heads kept by every commit are still there.
@@ -213,43 +340,193 @@ impl Courier {
         }
         loop {
             let drain_deadline = *drain.borrow_and_update();
-            if let Some(deadline) = drain_deadline {
-                self.drain(deadline).await;
-                return;
+            if drain_deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                break;
             }
-            let wait = match self.pass(None).await {
-                // Settling may have unblocked a patient's next follow-up: look again at once.
-                Ok(claimed) if claimed > 0 => continue,
-                Ok(_) => self.until_next_due().await,
-                Err(error) => {
-                    tracing::error!(%error, "cannot read the outbox; retrying");
-                    STORE_ERROR_WAIT
+            self.start_store_op(drain_deadline);
+            if self.is_idle() {
+                if drain_deadline.is_some() {
+                    // Flushed: nothing is due and nothing is under way.
+                    break;
                 }
-            };
-            tokio::select! {
-                () = signal.notified() => {}
-                () = tokio::time::sleep(wait) => {}
-                changed = drain.changed() => {
-                    if changed.is_err() {
-                        // The OutboxWorker is gone without a flush: nobody wants delivery.
-                        return;
+                let wait = self.until_next_due().await;
+                tokio::select! {
+                    () = signal.notified() => {}
+                    () = tokio::time::sleep(wait) => {}
+                    changed = drain.changed() => {
+                        if changed.is_err() {
+                            // The OutboxWorker is gone without a flush: nobody wants delivery.
+                            return;
+                        }
                     }
                 }
+                self.due_maybe = true;
+                continue;
+            }
+            let wake = match (self.store_paused_until, drain_deadline) {
+                (Some(paused), Some(deadline)) => Some(paused.min(deadline)),
+                (paused, deadline) => paused.or(deadline),
+            };
+            tokio::select! {
+                Some(joined) = self.in_flight.join_next() => match joined {
+                    Ok(settlement) => self.answered.push(settlement),
+                    // Its claim lapses and it is sent again.
+                    Err(join_error) => tracing::error!(%join_error, "a follow-up delivery task failed"),
+                },
+                Some(joined) = self.store_op.join_next() => match joined {
+                    Ok(done) => self.store_done(done),
+                    Err(join_error) => {
+                        tracing::error!(%join_error, "an outbox store task failed");
+                        self.settling = 0;
+                        self.store_paused_until = Some(Instant::now() + STORE_ERROR_WAIT);
+                    }
+                },
+                () = signal.notified() => self.due_maybe = true,
+                changed = drain.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    self.due_maybe = true;
+                }
+                () = sleep_until_some(wake) => {}
             }
         }
+        self.finish_drain().await;
     }
 
-    /// Delivers what is due until nothing is, or the deadline passes.
-    async fn drain(&self, deadline: Instant) {
-        while Instant::now() < deadline {
-            match tokio::time::timeout_at(deadline, self.pass(Some(deadline))).await {
-                // Nothing due, or out of time (deliveries in flight are dropped; their claims
-                // lapse and they are due again after the lease).
-                Ok(Ok(0)) | Err(_) => return,
-                Ok(Ok(_)) => {}
-                Ok(Err(error)) => {
-                    tracing::error!(%error, "cannot read the outbox while flushing");
-                    return;
+    /// After the flush's deadline (or once nothing was left): requests still under way are
+    /// abandoned (their claims lapse and they are due again after the lease), and what was
+    /// answered is settled, so that it is not sent again.
+    async fn finish_drain(mut self) {
+        self.in_flight.shutdown().await;
+        while let Some(joined) = self.store_op.join_next().await {
+            match joined {
+                // Too late to send them: the claims lapse.
+                Ok(StoreDone::Claimed { .. }) | Err(_) => {}
+                Ok(settled @ StoreDone::Settled { .. }) => self.store_done(settled),
+            }
+        }
+        if self.answered.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.answered);
+        let settled = self
+            .store
+            .settle_followups(&batch, self.courier.config.attempts_max)
+            .await;
+        self.store_done(StoreDone::Settled { batch, settled });
+    }
+
+    /// Nothing under way, nothing to settle, and nothing known to be due.
+    fn is_idle(&self) -> bool {
+        self.store_op.is_empty()
+            && self.in_flight.is_empty()
+            && self.answered.is_empty()
+            && !self.due_maybe
+    }
+
+    /// Follow-ups claimed and not yet settled.
+    fn held(&self) -> usize {
+        self.in_flight.len() + self.answered.len() + self.settling
+    }
+
+    /// Starts the next store operation, if none is under way and one is wanted: a settle of
+    /// everything answered, or a claim for the free request slots.
+    fn start_store_op(&mut self, drain_deadline: Option<Instant>) {
+        if !self.store_op.is_empty() {
+            return;
+        }
+        if let Some(paused) = self.store_paused_until {
+            if Instant::now() < paused {
+                return;
+            }
+            self.store_paused_until = None;
+        }
+        let claimable = DELIVERIES_IN_FLIGHT_MAX
+            .saturating_sub(self.in_flight.len())
+            .min(CLAIMED_MAX.saturating_sub(self.held()));
+        let wants_claim = self.due_maybe && claimable > 0;
+        if !self.answered.is_empty() && (self.claimed_last || !wants_claim) {
+            let batch = std::mem::take(&mut self.answered);
+            debug_assert!(
+                batch.len() <= SETTLE_BATCH_MAX,
+                "held follow-ups are bounded"
+            );
+            self.settling = batch.len();
+            let store = self.store.clone();
+            let attempts_max = self.courier.config.attempts_max;
+            self.store_op.spawn(async move {
+                let settled = store.settle_followups(&batch, attempts_max).await;
+                StoreDone::Settled { batch, settled }
+            });
+            self.claimed_last = false;
+            return;
+        }
+        if !wants_claim {
+            return;
+        }
+        // When flushing, each request's timeout shrinks to fit the deadline.
+        let timeout = match drain_deadline {
+            None => self.courier.config.request_timeout,
+            Some(deadline) => deadline
+                .saturating_duration_since(Instant::now())
+                .min(self.courier.config.request_timeout),
+        };
+        if timeout.is_zero() {
+            self.due_maybe = false;
+            return;
+        }
+        let store = self.store.clone();
+        self.store_op.spawn(async move {
+            let now = OffsetDateTime::now_utc();
+            let lease_until = now + timeout + CLAIM_LEASE_MARGIN;
+            let limit = u32::try_from(claimable).unwrap_or(u32::MAX);
+            let claimed = store.claim_due_followups(now, lease_until, limit).await;
+            StoreDone::Claimed {
+                asked: claimable,
+                timeout,
+                claimed,
+            }
+        });
+        self.claimed_last = true;
+    }
+
+    fn store_done(&mut self, done: StoreDone) {
+        match done {
+            StoreDone::Claimed {
+                asked,
+                timeout,
+                claimed,
+            } => match claimed {
+                Ok(claimed) => {
+                    // A full claim suggests more is due; a short one that nothing is.
+                    self.due_maybe = claimed.len() >= asked;
+                    for followup in claimed {
+                        let courier = self.courier.clone();
+                        self.in_flight.spawn(courier.attempt(followup, timeout));
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(%error, "cannot claim from the outbox; retrying");
+                    self.store_paused_until = Some(Instant::now() + STORE_ERROR_WAIT);
+                }
+            },
+            StoreDone::Settled { batch, settled } => {
+                self.settling = 0;
+                match settled {
+                    Ok(settled) => {
+                        log_settled(&batch, &settled);
+                        // Settling made the patients' next follow-ups their heads.
+                        self.due_maybe = true;
+                    }
+                    Err(error) => {
+                        tracing::error!(
+                            %error,
+                            attempts = batch.len(),
+                            "cannot settle delivery attempts; they are made again once their claims lapse"
+                        );
+                        self.store_paused_until = Some(Instant::now() + STORE_ERROR_WAIT);
+                    }
                 }
             }
         }
@@ -257,7 +534,7 @@ impl Courier {
 
     /// How long to sleep until the earliest follow-up is due, at most one poll interval.
     async fn until_next_due(&self) -> Duration {
-        let poll = self.config.poll_interval;
+        let poll = self.courier.config.poll_interval;
         match self.store.next_followup_due_at().await {
             Ok(Some(due)) => {
                 let ahead = due - OffsetDateTime::now_utc();
@@ -272,110 +549,45 @@ impl Courier {
             }
         }
     }
+}
 
-    /// One round: claims what is due and delivers it concurrently; returns how many it
-    /// claimed. `deadline` (when flushing) shortens each request's timeout to fit.
-    async fn pass(&self, deadline: Option<Instant>) -> Result<usize, AuditError> {
-        let timeout = match deadline {
-            None => self.config.request_timeout,
-            Some(deadline) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Ok(0);
-                }
-                left.min(self.config.request_timeout)
-            }
-        };
-        let now = OffsetDateTime::now_utc();
-        let lease_until = now + timeout + CLAIM_LEASE_MARGIN;
-        let claimed = self
-            .store
-            .claim_due_followups(now, lease_until, DELIVERIES_IN_FLIGHT_MAX)
-            .await?;
-        let count = claimed.len();
-        let mut deliveries = tokio::task::JoinSet::new();
-        for followup in claimed {
-            let courier = self.clone();
-            deliveries.spawn(async move { courier.deliver(followup, timeout).await });
-        }
-        let mut first_error = None;
-        while let Some(joined) = deliveries.join_next().await {
-            match joined {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => {
-                    first_error.get_or_insert(error);
-                }
-                Err(join_error) => {
-                    tracing::error!(%join_error, "a follow-up delivery task failed");
-                }
-            }
-        }
-        match first_error {
-            Some(error) => Err(error),
-            None => Ok(count),
-        }
+/// Sleeps until `wake`, or forever when there is nothing to wake for.
+async fn sleep_until_some(wake: Option<Instant>) {
+    match wake {
+        Some(wake) => tokio::time::sleep_until(wake).await,
+        None => std::future::pending().await,
     }
+}
 
-    /// One attempt for one follow-up, settled in the store.
-    async fn deliver(
-        &self,
-        followup: ClaimedFollowup,
-        timeout: Duration,
-    ) -> Result<(), AuditError> {
-        let attempt = followup.attempts + 1;
-        let answer = self
-            .client
-            .post(&self.config.url)
-            .timeout(timeout)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(followup.payload)
-            .send()
-            .await;
-        let failure = match answer {
-            Ok(response) if response.status().is_success() => None,
-            Ok(response) => Some(format!("BRS answered HTTP {}", response.status())),
-            // without_url: the URL may carry credentials; the operator knows where it points.
-            Err(error) => Some(describe(&error.without_url())),
+/// One log line per settled attempt that needs the operator's eye (failures, dead-letters,
+/// a delivery that was no longer pending); successes at debug level.
+fn log_settled(batch: &[Settlement], settled: &[Settled]) {
+    for (settlement, settled) in batch.iter().zip(settled) {
+        let event_id = &settlement.event_id;
+        let failure = match &settlement.outcome {
+            AttemptOutcome::Failed { error, .. } => error.as_str(),
+            AttemptOutcome::Delivered => "",
         };
-        let now = OffsetDateTime::now_utc();
-        let Some(failure) = failure else {
-            if !self
-                .store
-                .mark_followup_delivered(&followup.event_id, now)
-                .await?
-            {
-                tracing::warn!(event_id = %followup.event_id, "delivered a follow-up that was no longer pending");
-            }
-            tracing::debug!(event_id = %followup.event_id, attempt, "follow-up delivered");
-            return Ok(());
-        };
-        let next_attempt_at = now + retry_delay(attempt, rand::random::<f64>());
-        let settled = self
-            .store
-            .record_failed_delivery(
-                &followup.event_id,
-                &failure,
-                now,
-                next_attempt_at,
-                self.config.attempts_max,
-            )
-            .await?;
         match settled {
-            Some(failed) if failed.state == FollowupState::Dead => tracing::error!(
-                event_id = %followup.event_id,
+            Settled::Delivered => tracing::debug!(%event_id, "follow-up delivered"),
+            Settled::Failed(failed) if failed.state == FollowupState::Dead => tracing::error!(
+                %event_id,
                 attempts = failed.attempts,
                 %failure,
                 "follow-up dead-lettered after its last attempt"
             ),
-            Some(failed) => tracing::warn!(
-                event_id = %followup.event_id,
+            Settled::Failed(failed) => tracing::warn!(
+                %event_id,
                 attempts = failed.attempts,
                 %failure,
                 "follow-up not delivered; will retry"
             ),
-            None => {}
+            Settled::NotPending if failure.is_empty() => tracing::warn!(
+                %event_id,
+                "delivered a follow-up that was no longer pending"
+            ),
+            Settled::NotPending => {}
         }
-        Ok(())
     }
 }
 

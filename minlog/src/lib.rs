@@ -133,7 +133,10 @@ mod testing;
 pub use access::{AccessAction, AccessOutcome, AccessRecord, RecordedAccess};
 pub use delivery::{DeliveryConfig, DeliveryError, FlushReport, OutboxWorker, retry_delay};
 pub use forward::{ForwardConfig, ForwardError, ForwardState, MinlogForwarder};
-pub use outbox::{ClaimedFollowup, FailedAttempt, Followup, FollowupState, OutboxDepth};
+pub use outbox::{
+    AttemptOutcome, ClaimedFollowup, FailedAttempt, Followup, FollowupState, OutboxDepth, Settled,
+    Settlement,
+};
 
 /// The PostgreSQL schema's migrations (`minlog/migrations-postgres/`). Their versions differ
 /// from the registry's and the consent store's, which share the schema's `_sqlx_migrations`

@@ -14,7 +14,7 @@
 //!   stop a patient's follow-ups for good); the dead one stays listed for operations.
 //! - **Heads are indexed**: table `followup_head` holds, for every patient with pending
 //!   follow-ups, the id and `next_attempt_at` of the oldest. It changes in the same
-//!   transaction as the follow-ups it summarises ([`enqueue_head`], [`refresh_head`]), so a
+//!   transaction as the follow-ups it summarises ([`enqueue_head`], [`refresh_heads`]), so a
 //!   claim reads only the due heads (an index range), never the queues behind them: a long
 //!   BRS outage makes the backlog grow, not the cost of each claim. Being derived, it can be
 //!   rebuilt from the outbox at any time ([`AuditStore::rebuild_followup_heads`]).
@@ -26,6 +26,10 @@
 //!   select takes `FOR UPDATE SKIP LOCKED` (instances claiming together take different heads)
 //!   and `record_access` locks the patient's head row ([`enqueue_head`]); SQLite's single
 //!   writer does both for us.
+//! - **Settling is batched**: [`AuditStore::settle_followups`] records many attempts' outcomes
+//!   and their patients' new heads in one transaction (one durable commit), each exactly as
+//!   if settled alone (only a pending follow-up changes). On PostgreSQL it first locks the
+//!   heads it changes in patient order, the order access-record commits lock them in.
 //! - On PostgreSQL two accesses to one patient that commit at the same moment (through two
 //!   instances) are delivered in the order their follow-ups became the head, which is one of
 //!   the orders they committed in; accesses one after another are delivered in that order.
@@ -134,6 +138,44 @@ pub struct FailedAttempt {
     pub attempts: u32,
 }
 
+/// Most settlements one transaction of [`AuditStore::settle_followups`] records; a longer
+/// slice is committed in several. Bounds the statements' parameter lists (SQLite's default
+/// limit is 32,766 parameters; a failed attempt takes four).
+pub const SETTLE_BATCH_MAX: usize = 512;
+
+/// How one claimed delivery attempt ended, for [`AuditStore::settle_followups`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settlement {
+    pub event_id: String,
+    /// When the receiver answered (or the attempt failed).
+    pub at: OffsetDateTime,
+    pub outcome: AttemptOutcome,
+}
+
+/// What the receiver made of one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// It answered 2xx.
+    Delivered,
+    /// Anything else: tried again at `retry_at`, unless this was the last attempt allowed.
+    Failed {
+        error: String,
+        retry_at: OffsetDateTime,
+    },
+}
+
+/// What settling did to one follow-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    /// Now `delivered`; its patient's next follow-up is the head.
+    Delivered,
+    /// The failure was recorded: retried later (`Pending`) or dead-lettered (`Dead`).
+    Failed(FailedAttempt),
+    /// It was not pending (settled before, dead-lettered meanwhile, or named earlier in the
+    /// same batch): nothing changed.
+    NotPending,
+}
+
 /// The columns every [`Followup`] is read from.
 pub(crate) const FOLLOWUP_COLUMNS: &str = "id, event_id, patient_cpr, payload, state, attempts, next_attempt_at, last_error, delivered_at";
 
@@ -211,11 +253,13 @@ where
     Ok(())
 }
 
-/// Recomputes a patient's head from the outbox after one of their follow-ups changed: the
-/// oldest pending one (with its `next_attempt_at`), or none.
-pub(crate) async fn refresh_head<DB>(
+/// Recomputes the heads of `patients` from the outbox after some of their follow-ups
+/// changed: each one's oldest pending follow-up (with its `next_attempt_at`), or none. Two
+/// statements whatever the number of patients; each head is found through the index of
+/// pending follow-ups (`followup_outbox_pending_patient`), never by reading a patient's queue.
+pub(crate) async fn refresh_heads<DB>(
     connection: &mut DB::Connection,
-    patient_cpr: &str,
+    patients: &[&str],
 ) -> Result<(), AuditError>
 where
     DB: Backend,
@@ -224,19 +268,64 @@ where
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> Option<&'q str>: Encode<'q, DB>,
 {
-    sqlx::query("DELETE FROM followup_head WHERE patient_cpr = $1")
-        .bind(patient_cpr)
-        .execute(&mut *connection)
-        .await?;
-    sqlx::query(
-        "INSERT INTO followup_head (patient_cpr, followup_id, next_attempt_at) \
-         SELECT patient_cpr, id, next_attempt_at FROM followup_outbox \
-         WHERE patient_cpr = $1 AND state = 'pending' ORDER BY id LIMIT 1",
-    )
-    .bind(patient_cpr)
-    .execute(&mut *connection)
-    .await?;
+    if patients.is_empty() {
+        return Ok(());
+    }
+    let delete = format!(
+        "DELETE FROM followup_head WHERE patient_cpr IN ({})",
+        placeholders(patients.len(), 1)
+    );
+    let mut query = sqlx::query(&delete);
+    for patient in patients {
+        query = query.bind(*patient);
+    }
+    query.execute(&mut *connection).await?;
+    let insert = format!(
+        "WITH refreshed (refreshed_cpr) AS (VALUES {}) \
+         INSERT INTO followup_head (patient_cpr, followup_id, next_attempt_at) \
+         SELECT o.patient_cpr, o.id, o.next_attempt_at FROM followup_outbox AS o \
+         WHERE o.id IN (SELECT ( \
+             SELECT i.id FROM followup_outbox AS i \
+             WHERE i.patient_cpr = refreshed.refreshed_cpr AND i.state = 'pending' \
+             ORDER BY i.id LIMIT 1) FROM refreshed)",
+        values_rows(patients.len(), 1, 1)
+    );
+    let mut query = sqlx::query(&insert);
+    for patient in patients {
+        query = query.bind(*patient);
+    }
+    query.execute(&mut *connection).await?;
     Ok(())
+}
+
+/// `$first, $first+1, …`: `count` numbered placeholders for an `IN` list.
+fn placeholders(count: usize, first: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `($first, …), (…), …`: `rows` rows of `width` numbered placeholders for a `VALUES` list.
+fn values_rows(rows: usize, width: usize, first: usize) -> String {
+    (0..rows)
+        .map(|row| format!("({})", placeholders(width, first + row * width)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A delivered attempt as the settling SQL binds it.
+pub(crate) struct DeliveredRow<'a> {
+    event_id: &'a str,
+    at: String,
+}
+
+/// A failed attempt as the settling SQL binds it.
+pub(crate) struct FailedRow<'a> {
+    event_id: &'a str,
+    at: String,
+    error: &'a str,
+    retry_at: String,
 }
 
 impl AuditStore {
@@ -266,8 +355,14 @@ impl AuditStore {
         event_id: &str,
         now: OffsetDateTime,
     ) -> Result<bool, AuditError> {
-        let now = format_time(now)?;
-        dispatch!(self, e => e.mark_followup_delivered(event_id, &now).await)
+        let settlement = Settlement {
+            event_id: event_id.to_owned(),
+            at: now,
+            outcome: AttemptOutcome::Delivered,
+        };
+        // attempts_max only bounds failed attempts.
+        let settled = self.settle_followups(&[settlement], 1).await?;
+        Ok(settled.first() == Some(&Settled::Delivered))
     }
 
     /// Records a failed attempt: the follow-up is tried again at `next_attempt_at`, or, when
@@ -281,12 +376,85 @@ impl AuditStore {
         next_attempt_at: OffsetDateTime,
         attempts_max: u32,
     ) -> Result<Option<FailedAttempt>, AuditError> {
+        let settlement = Settlement {
+            event_id: event_id.to_owned(),
+            at: now,
+            outcome: AttemptOutcome::Failed {
+                error: error.to_owned(),
+                retry_at: next_attempt_at,
+            },
+        };
+        match self
+            .settle_followups(&[settlement], attempts_max)
+            .await?
+            .first()
+        {
+            Some(Settled::Failed(failed)) => Ok(Some(*failed)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Settles claimed attempts, [`SETTLE_BATCH_MAX`] to a transaction (one durable commit),
+    /// and says what became of each, in the order given. Each means what
+    /// [`AuditStore::mark_followup_delivered`] or [`AuditStore::record_failed_delivery`] (with
+    /// `attempts_max`) would on its own: a follow-up that is not pending changes nothing
+    /// ([`Settled::NotPending`]), and so does a second settlement of one follow-up in the same
+    /// call (the first counts, as if they had been settled one after the other).
+    ///
+    /// Settling follow-ups of many patients at once is safe for their order: a patient has at
+    /// most one claimed follow-up (its head), and the next becomes the head only in the
+    /// transaction that settles it.
+    pub async fn settle_followups(
+        &self,
+        settlements: &[Settlement],
+        attempts_max: u32,
+    ) -> Result<Vec<Settled>, AuditError> {
         debug_assert!(attempts_max >= 1);
-        let now = format_time(now)?;
-        let next_attempt_at = format_time(next_attempt_at)?;
-        dispatch!(self, e => e
-            .record_failed_delivery(event_id, bounded_error(error), &now, &next_attempt_at, attempts_max)
-            .await)
+        let mut settled = Vec::with_capacity(settlements.len());
+        for batch in settlements.chunks(SETTLE_BATCH_MAX) {
+            settled.extend(self.settle_batch(batch, attempts_max).await?);
+        }
+        Ok(settled)
+    }
+
+    async fn settle_batch(
+        &self,
+        settlements: &[Settlement],
+        attempts_max: u32,
+    ) -> Result<Vec<Settled>, AuditError> {
+        let mut first_of_event = std::collections::HashSet::new();
+        let mut delivered = Vec::new();
+        let mut failed = Vec::new();
+        for settlement in settlements {
+            if !first_of_event.insert(settlement.event_id.as_str()) {
+                continue;
+            }
+            let at = format_time(settlement.at)?;
+            match &settlement.outcome {
+                AttemptOutcome::Delivered => delivered.push(DeliveredRow {
+                    event_id: &settlement.event_id,
+                    at,
+                }),
+                AttemptOutcome::Failed { error, retry_at } => failed.push(FailedRow {
+                    event_id: &settlement.event_id,
+                    at,
+                    error: bounded_error(error),
+                    retry_at: format_time(*retry_at)?,
+                }),
+            }
+        }
+        let changed: std::collections::HashMap<String, Settled> =
+            dispatch!(self, e => e.settle_followups(&delivered, &failed, attempts_max).await)?
+                .into_iter()
+                .collect();
+        let mut reported = std::collections::HashSet::new();
+        Ok(settlements
+            .iter()
+            .map(|settlement| match changed.get(&settlement.event_id) {
+                Some(outcome) if reported.insert(settlement.event_id.as_str()) => *outcome,
+                _ => Settled::NotPending,
+            })
+            .collect())
     }
 
     /// When the next follow-up becomes claimable (the earliest head), or `None` when nothing
@@ -380,26 +548,24 @@ where
             ))
         })
         .collect::<Result<Vec<(i64, String)>, AuditError>>()?;
+        if heads.is_empty() {
+            tx.commit().await?;
+            return Ok(Vec::new());
+        }
+        let leased = format!(
+            "UPDATE followup_outbox SET next_attempt_at = $1 \
+             WHERE state = 'pending' AND id IN ({}) \
+             RETURNING id, event_id, patient_cpr, payload, attempts",
+            placeholders(heads.len(), 2)
+        );
+        let mut query = sqlx::query(&leased).bind(lease_until);
+        for (id, _) in &heads {
+            query = query.bind(*id);
+        }
         let mut claimed = Vec::with_capacity(heads.len());
-        for (id, patient_cpr) in heads {
-            let row = sqlx::query(
-                "UPDATE followup_outbox SET next_attempt_at = $1 \
-                 WHERE id = $2 AND state = 'pending' \
-                 RETURNING id, event_id, patient_cpr, payload, attempts",
-            )
-            .bind(lease_until)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some(row) = row else {
-                // A head that is not pending (the rows were changed by hand): repair it; the
-                // patient's real head is claimed by the next pass.
-                tracing::warn!(%patient_cpr, followup_id = id, "repairing a stale follow-up head");
-                refresh_head::<DB>(&mut tx, &patient_cpr).await?;
-                continue;
-            };
+        for row in query.fetch_all(&mut *tx).await? {
             claimed.push((
-                id,
+                row.try_get::<i64, _>("id")?,
                 ClaimedFollowup {
                     event_id: row.try_get("event_id")?,
                     patient_cpr: row.try_get("patient_cpr")?,
@@ -408,64 +574,111 @@ where
                 },
             ));
         }
+        // A head that is not pending (the rows were changed by hand): repair it; the
+        // patient's real head is claimed by the next pass.
+        let stale: Vec<&str> = heads
+            .iter()
+            .filter(|(id, _)| !claimed.iter().any(|(claimed_id, _)| claimed_id == id))
+            .map(|(id, patient_cpr)| {
+                tracing::warn!(%patient_cpr, followup_id = id, "repairing a stale follow-up head");
+                patient_cpr.as_str()
+            })
+            .collect();
+        refresh_heads::<DB>(&mut tx, &stale).await?;
         tx.commit().await?;
         // RETURNING gives no order; oldest first reads best in logs and tests.
         claimed.sort_by_key(|(id, _)| *id);
         Ok(claimed.into_iter().map(|(_, followup)| followup).collect())
     }
 
-    async fn mark_followup_delivered(&self, event_id: &str, now: &str) -> Result<bool, AuditError> {
-        let mut tx = self.pool.begin().await?;
-        let patient_cpr: Option<String> = sqlx::query_scalar(
-            "UPDATE followup_outbox SET state = 'delivered', attempts = attempts + 1, \
-             delivered_at = $1, next_attempt_at = $1 \
-             WHERE event_id = $2 AND state = 'pending' RETURNING patient_cpr",
-        )
-        .bind(now)
-        .bind(event_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(patient_cpr) = patient_cpr else {
-            return Ok(false);
-        };
-        refresh_head::<DB>(&mut tx, &patient_cpr).await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    async fn record_failed_delivery(
+    /// One transaction: the attempts' new states, then their patients' heads. Returns the
+    /// follow-ups that were pending (the others changed nothing) with what became of them.
+    async fn settle_followups(
         &self,
-        event_id: &str,
-        error: &str,
-        now: &str,
-        next_attempt_at: &str,
+        delivered: &[DeliveredRow<'_>],
+        failed: &[FailedRow<'_>],
         attempts_max: u32,
-    ) -> Result<Option<FailedAttempt>, AuditError> {
+    ) -> Result<Vec<(String, Settled)>, AuditError> {
+        if delivered.is_empty() && failed.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(
-            "UPDATE followup_outbox SET attempts = attempts + 1, last_error = $1, \
-             state = CASE WHEN attempts + 1 >= $2 THEN 'dead' ELSE 'pending' END, \
-             next_attempt_at = CASE WHEN attempts + 1 >= $2 THEN $3 ELSE $4 END \
-             WHERE event_id = $5 AND state = 'pending' \
-             RETURNING patient_cpr, state, attempts",
-        )
-        .bind(error)
-        .bind(i64::from(attempts_max))
-        .bind(now)
-        .bind(next_attempt_at)
-        .bind(event_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let failed = FailedAttempt {
-            state: FollowupState::parse(&row.try_get::<String, _>("state")?)?,
-            attempts: attempts_from::<DB>(&row)?,
-        };
-        refresh_head::<DB>(&mut tx, &row.try_get::<String, _>("patient_cpr")?).await?;
+        if let Some(lock) = DB::HEADS_LOCK {
+            // Lock the heads in patient order, as access-record commits do (see
+            // `group_commit`), before any of them is touched: two transactions that both
+            // change heads of several patients then cannot wait for each other in a circle.
+            let events = delivered
+                .iter()
+                .map(|row| row.event_id)
+                .chain(failed.iter().map(|row| row.event_id));
+            let sql = format!(
+                "SELECT h.patient_cpr FROM followup_head AS h WHERE h.patient_cpr IN ( \
+                 SELECT o.patient_cpr FROM followup_outbox AS o WHERE o.event_id IN ({})) \
+                 ORDER BY h.patient_cpr{lock}",
+                placeholders(delivered.len() + failed.len(), 1)
+            );
+            let mut query = sqlx::query(&sql);
+            for event_id in events {
+                query = query.bind(event_id);
+            }
+            query.fetch_all(&mut *tx).await?;
+        }
+        let mut changed = Vec::with_capacity(delivered.len() + failed.len());
+        let mut patients = std::collections::BTreeSet::new();
+        if !delivered.is_empty() {
+            let sql = format!(
+                "WITH settled (settled_event_id, settled_at) AS (VALUES {}) \
+                 UPDATE followup_outbox SET state = 'delivered', attempts = attempts + 1, \
+                 delivered_at = settled.settled_at, next_attempt_at = settled.settled_at \
+                 FROM settled WHERE followup_outbox.event_id = settled.settled_event_id \
+                 AND followup_outbox.state = 'pending' \
+                 RETURNING event_id, patient_cpr",
+                values_rows(delivered.len(), 2, 1)
+            );
+            let mut query = sqlx::query(&sql);
+            for row in delivered {
+                query = query.bind(row.event_id).bind(row.at.as_str());
+            }
+            for row in query.fetch_all(&mut *tx).await? {
+                patients.insert(row.try_get::<String, _>("patient_cpr")?);
+                changed.push((row.try_get("event_id")?, Settled::Delivered));
+            }
+        }
+        if !failed.is_empty() {
+            let sql = format!(
+                "WITH settled (settled_event_id, settled_at, settled_error, settled_retry_at) \
+                 AS (VALUES {}) \
+                 UPDATE followup_outbox SET attempts = attempts + 1, \
+                 last_error = settled.settled_error, \
+                 state = CASE WHEN attempts + 1 >= $1 THEN 'dead' ELSE 'pending' END, \
+                 next_attempt_at = CASE WHEN attempts + 1 >= $1 \
+                     THEN settled.settled_at ELSE settled.settled_retry_at END \
+                 FROM settled WHERE followup_outbox.event_id = settled.settled_event_id \
+                 AND followup_outbox.state = 'pending' \
+                 RETURNING event_id, patient_cpr, state, attempts",
+                values_rows(failed.len(), 4, 2)
+            );
+            let mut query = sqlx::query(&sql).bind(i64::from(attempts_max));
+            for row in failed {
+                query = query
+                    .bind(row.event_id)
+                    .bind(row.at.as_str())
+                    .bind(row.error)
+                    .bind(row.retry_at.as_str());
+            }
+            for row in query.fetch_all(&mut *tx).await? {
+                patients.insert(row.try_get::<String, _>("patient_cpr")?);
+                let failed = FailedAttempt {
+                    state: FollowupState::parse(&row.try_get::<String, _>("state")?)?,
+                    attempts: attempts_from::<DB>(&row)?,
+                };
+                changed.push((row.try_get("event_id")?, Settled::Failed(failed)));
+            }
+        }
+        let patients: Vec<&str> = patients.iter().map(String::as_str).collect();
+        refresh_heads::<DB>(&mut tx, &patients).await?;
         tx.commit().await?;
-        Ok(Some(failed))
+        Ok(changed)
     }
 
     async fn next_followup_due_at(&self) -> Result<Option<String>, AuditError> {
@@ -745,7 +958,7 @@ mod tests {
             let mut now = T0;
             let mut in_flight: Vec<String> = Vec::new();
             for step in 0..300 {
-                match next(4) {
+                match next(5) {
                     0 => {
                         order(&store, patients[next(3) as usize]).await;
                     }
@@ -759,6 +972,20 @@ mod tests {
                     2 if !in_flight.is_empty() => {
                         let event_id = in_flight.remove(next(in_flight.len() as u64) as usize);
                         store.mark_followup_delivered(&event_id, now).await.unwrap();
+                    }
+                    3 if in_flight.len() >= 2 => {
+                        // Everything in flight settled at once, some delivered, some failed.
+                        let batch: Vec<Settlement> = std::mem::take(&mut in_flight)
+                            .into_iter()
+                            .map(|event_id| {
+                                if next(2) == 0 {
+                                    delivered(&event_id, now)
+                                } else {
+                                    failed(&event_id, now, now + Duration::from_secs(1))
+                                }
+                            })
+                            .collect();
+                        store.settle_followups(&batch, 3).await.unwrap();
                     }
                     _ if !in_flight.is_empty() => {
                         let event_id = in_flight.remove(next(in_flight.len() as u64) as usize);
@@ -810,6 +1037,203 @@ mod tests {
             let later = T0 + LEASE + LEASE;
             assert!(claim(&store, later).await.is_empty());
             assert_eq!(claim(&store, later).await, [second.as_str()]);
+        }
+    }
+
+    fn delivered(event_id: &str, at: OffsetDateTime) -> Settlement {
+        Settlement {
+            event_id: event_id.to_owned(),
+            at,
+            outcome: AttemptOutcome::Delivered,
+        }
+    }
+
+    fn failed(event_id: &str, at: OffsetDateTime, retry_at: OffsetDateTime) -> Settlement {
+        Settlement {
+            event_id: event_id.to_owned(),
+            at,
+            outcome: AttemptOutcome::Failed {
+                error: "HTTP 503".to_owned(),
+                retry_at,
+            },
+        }
+    }
+
+    /// A follow-up as stored: (state, attempts, last_error, next_attempt_at).
+    async fn stored(
+        store: &AuditStore,
+        event_id: &str,
+    ) -> (FollowupState, u32, Option<String>, String) {
+        let all = store.followups(LIST_LIMIT_MAX).await.unwrap();
+        let followup = all.iter().find(|f| f.event_id == event_id).unwrap();
+        (
+            followup.state,
+            followup.attempts,
+            followup.last_error.clone(),
+            followup.next_attempt_at.clone(),
+        )
+    }
+
+    #[tokio::test]
+    async fn one_settle_moves_every_patient_on_by_exactly_one_in_order() {
+        for backing in crate::testing::backings().await {
+            let store = backing.open().await;
+            let patients = ["0101700013", "0201919990", "2512489996", "0804569723"];
+            let mut queues: Vec<Vec<String>> = vec![Vec::new(); patients.len()];
+            for _ in 0..3 {
+                for (queue, patient) in queues.iter_mut().zip(patients) {
+                    queue.push(order(&store, patient).await);
+                }
+            }
+            let mut now = T0;
+            for round in 0..3 {
+                let mut heads = claim(&store, now).await;
+                heads.sort();
+                let mut expected: Vec<String> = queues.iter().map(|q| q[round].clone()).collect();
+                expected.sort();
+                assert_eq!(heads, expected, "round {round}: each patient's next, once");
+                // Delivered and failed-for-good in one batch: both let the patient go on.
+                let batch: Vec<Settlement> = heads
+                    .iter()
+                    .enumerate()
+                    .map(|(n, id)| {
+                        if n % 2 == 0 {
+                            delivered(id, now)
+                        } else {
+                            failed(id, now, now + LEASE)
+                        }
+                    })
+                    .collect();
+                let settled = store.settle_followups(&batch, 1).await.unwrap();
+                assert_eq!(settled.len(), batch.len());
+                for (n, settled) in settled.iter().enumerate() {
+                    let expected = if n % 2 == 0 {
+                        Settled::Delivered
+                    } else {
+                        Settled::Failed(FailedAttempt {
+                            state: FollowupState::Dead,
+                            attempts: 1,
+                        })
+                    };
+                    assert_eq!(*settled, expected, "round {round}, settlement {n}");
+                }
+                now += Duration::from_secs(1);
+            }
+            assert!(claim(&store, now + LEASE).await.is_empty(), "all settled");
+            assert_eq!(
+                store.outbox_depth().await.unwrap(),
+                OutboxDepth {
+                    pending: 0,
+                    dead: 6
+                }
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_settle_batch_changes_nothing_for_a_follow_up_that_is_not_pending() {
+        for backing in crate::testing::backings().await {
+            let store = backing.open().await;
+            let settled_before = order(&store, "0101700013").await;
+            let dead_before = order(&store, "0201919990").await;
+            let retried = order(&store, "2512489996").await;
+            let fresh = order(&store, "0804569723").await;
+            assert_eq!(claim(&store, T0).await.len(), 4);
+            store
+                .settle_followups(
+                    &[
+                        delivered(&settled_before, T0),
+                        failed(&dead_before, T0, T0 + LEASE),
+                    ],
+                    1,
+                )
+                .await
+                .unwrap();
+            let untouched = [
+                stored(&store, &settled_before).await,
+                stored(&store, &dead_before).await,
+            ];
+            let later = T0 + Duration::from_secs(7);
+            let batch = [
+                // Late answers for follow-ups already settled: nothing changes for them.
+                failed(&settled_before, later, later + LEASE),
+                delivered(&dead_before, later),
+                failed(&retried, later, later + LEASE),
+                delivered(&fresh, later),
+                // Named twice in one batch: the first settlement counts, the second is late.
+                delivered(&retried, later),
+                failed(&fresh, later, later + LEASE),
+            ];
+            let settled = store.settle_followups(&batch, 3).await.unwrap();
+            assert_eq!(
+                settled,
+                [
+                    Settled::NotPending,
+                    Settled::NotPending,
+                    Settled::Failed(FailedAttempt {
+                        state: FollowupState::Pending,
+                        attempts: 1
+                    }),
+                    Settled::Delivered,
+                    Settled::NotPending,
+                    Settled::NotPending,
+                ]
+            );
+            assert_eq!(stored(&store, &settled_before).await, untouched[0]);
+            assert_eq!(stored(&store, &dead_before).await, untouched[1]);
+            let (state, attempts, error, next_attempt_at) = stored(&store, &retried).await;
+            assert_eq!((state, attempts), (FollowupState::Pending, 1));
+            assert_eq!(error.as_deref(), Some("HTTP 503"));
+            assert_eq!(next_attempt_at, format_time(later + LEASE).unwrap());
+            let (state, attempts, error, _) = stored(&store, &fresh).await;
+            assert_eq!(
+                (state, attempts, error),
+                (FollowupState::Delivered, 1, None)
+            );
+            let (kept, expected) = heads_kept_and_expected(&store).await;
+            assert_eq!(kept, expected);
+            assert!(store.settle_followups(&[], 3).await.unwrap().is_empty());
+        }
+    }
+
+    /// A batch is one transaction: when any part of it fails, none of it is recorded, and
+    /// every follow-up in it (answered 2xx or not) is claimed and sent again once its lease
+    /// ends — at least once.
+    #[tokio::test]
+    async fn a_failed_settle_batch_records_nothing_and_its_follow_ups_are_sent_again() {
+        for backing in crate::testing::backings().await {
+            let store = backing.open().await;
+            let alone = order(&store, "0101700013").await;
+            let first = order(&store, "0201919990").await;
+            let second = order(&store, "0201919990").await;
+            assert_eq!(claim(&store, T0).await, [alone.as_str(), first.as_str()]);
+            // Behind the store's back, another head already names `second`, so making it its
+            // patient's head (the last step of the batch) violates followup_head's UNIQUE.
+            store
+                .test_execute(
+                    "INSERT INTO followup_head (patient_cpr, followup_id, next_attempt_at) \
+                     SELECT '9999999999', id, '9999' FROM followup_outbox WHERE event_id = $1",
+                    &second,
+                )
+                .await;
+            let before = [stored(&store, &alone).await, stored(&store, &first).await];
+            let outcome = store
+                .settle_followups(&[delivered(&alone, T0), delivered(&first, T0)], 3)
+                .await;
+            assert!(matches!(outcome, Err(AuditError::Query(_))), "{outcome:?}");
+            assert_eq!(stored(&store, &alone).await, before[0]);
+            assert_eq!(stored(&store, &first).await, before[1]);
+            store
+                .test_execute(
+                    "DELETE FROM followup_head WHERE patient_cpr = $1",
+                    "9999999999",
+                )
+                .await;
+            assert!(claim(&store, T0).await.is_empty(), "still leased");
+            assert_eq!(
+                claim(&store, T0 + LEASE).await,
+                [alone.as_str(), first.as_str()]
+            );
         }
     }
 

@@ -133,7 +133,9 @@ async fn pending(store: &AuditStore) -> u64 {
 /// Every request for a patient's follow-up came after all of that patient's earlier
 /// follow-ups were answered 2xx.
 fn assert_in_order_per_patient(committed: &[(String, String)], seen: &[Seen]) {
-    for patient in PATIENTS {
+    let patients: std::collections::BTreeSet<&str> =
+        committed.iter().map(|(p, _)| p.as_str()).collect();
+    for patient in patients {
         let sequence: Vec<&str> = committed
             .iter()
             .filter(|(p, _)| p == patient)
@@ -188,6 +190,62 @@ async fn follow_ups_arrive_in_order_per_patient_through_failures_on(backing: &Ba
         .await
         .unwrap();
     assert_eq!(delivered.items.len(), committed.len());
+}
+
+/// More patients than the worker has requests in flight, several follow-ups each, some
+/// committed while it runs, and a receiver that fails now and then: the answers are settled
+/// in batches, and still every follow-up arrives in order per patient, and none is sent
+/// again once it was answered 2xx.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_patients_follow_ups_arrive_in_order_through_batched_settles() {
+    for backing in backings().await {
+        many_patients_follow_ups_arrive_in_order_on(&backing).await;
+    }
+}
+
+async fn many_patients_follow_ups_arrive_in_order_on(backing: &Backing) {
+    let receiver = Receiver::start(|n, _| if n % 7 == 3 { 503 } else { 204 }).await;
+    let store = backing.open().await;
+    let patients: Vec<String> = (0..150u64)
+        .map(|n| format!("{:010}", 1_000_000_000 + n))
+        .collect();
+    let mut committed = Vec::new();
+    let mut worker = None;
+    for round in 0..4 {
+        if round == 2 {
+            worker = Some(OutboxWorker::spawn(store.clone(), config(&receiver)).unwrap());
+        }
+        // Commits of many patients at once, as under load (grouped by the committer).
+        let orders: Vec<_> = patients
+            .iter()
+            .map(|patient| {
+                let store = store.clone();
+                let patient = patient.clone();
+                tokio::spawn(async move {
+                    let event_id = order(&store, &patient).await;
+                    (patient, event_id)
+                })
+            })
+            .collect();
+        for ordered in orders {
+            committed.push(ordered.await.unwrap());
+        }
+    }
+    assert!(worker.is_some());
+    wait_until("all delivered", || async { pending(&store).await == 0 }).await;
+    let seen = receiver.seen();
+    assert_in_order_per_patient(&committed, &seen);
+    assert!(seen.iter().any(|s| s.status == 503));
+    let mut delivered: Vec<String> = receiver
+        .delivered()
+        .into_iter()
+        .map(|s| s.event_id)
+        .collect();
+    delivered.sort();
+    let answered_2xx = delivered.len();
+    delivered.dedup();
+    assert_eq!(answered_2xx, delivered.len(), "a 2xx answer was sent again");
+    assert_eq!(delivered.len(), committed.len());
 }
 
 #[tokio::test]
