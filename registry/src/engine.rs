@@ -60,6 +60,9 @@ pub const TABLES: [&str; 7] = [
     "registry_change",
 ];
 
+/// The values of one link table (authors, institutions, reference ids) of an indexed object.
+type LinkValues = fn(&ObjectIndex) -> &Vec<String>;
+
 /// Most rows one multi-row `INSERT` writes: 21 bound values per registry object row stays far
 /// below SQLite's 32,766 and PostgreSQL's 65,535 bind parameters.
 const INSERT_ROWS_MAX: usize = 400;
@@ -897,7 +900,7 @@ where
             DB::execute(&mut **tx, &mut qb).await?;
         }
 
-        let links: [(&str, fn(&ObjectIndex) -> &Vec<String>); 3] = [
+        let links: [(&str, LinkValues); 3] = [
             ("INSERT INTO object_author_person (object, person) ", |ix| {
                 &ix.author_persons
             }),
