@@ -184,6 +184,7 @@ fn a_tiny_benchmark_reports_every_section_and_reuses_its_store() {
         );
     }
     assert!(load["http_iti18_mean_ms"].as_f64().unwrap() > 0.0, "{load}");
+    assert!(load["rounds"].as_u64().unwrap() >= 1, "{load}");
     for share in [
         "consent_share_under_load",
         "consent_share_under_load_by_latency",

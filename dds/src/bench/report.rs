@@ -774,8 +774,8 @@ impl Report {
             let load = &c.iti18_under_load;
             let _ = writeln!(
                 out,
-                "\nITI-18 in process under load ({} clients, {} s per variant, halves in the order full, -consent, -MinLog, -MinLog, -consent, full)",
-                load.clients, load.seconds_per_variant
+                "\nITI-18 in process under load ({} clients, {} s per variant, in {} rounds of full, -consent, -MinLog, -MinLog, -consent, full)",
+                load.clients, load.seconds_per_variant, load.rounds
             );
             for (name, variant) in [
                 ("full pipeline", &load.full),

@@ -61,6 +61,10 @@ use crate::edge::consent_filter::{ConsentGate, cpr_of};
 const STAGE_ITERATIONS_MIN: u64 = 20;
 /// Longest time spent on the in-process stages of one patient group.
 const STAGE_SECONDS_MAX: f64 = 5.0;
+/// About how long one variant runs before the next takes over, under load: short, so that the
+/// shared machine's drift (other jobs come and go within seconds) weighs on the variants
+/// alike, and long against a request (milliseconds), so the ramps at the edges do not count.
+const LOAD_SEGMENT_SECONDS: f64 = 1.0;
 /// The peer address the in-process requests claim (loopback).
 const PEER: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 1);
 
@@ -95,8 +99,11 @@ pub struct CompareReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct UnderLoad {
     pub clients: usize,
-    /// Measured seconds of each variant (in two halves, see [`under_load`]).
+    /// Measured seconds of each variant, in all.
     pub seconds_per_variant: f64,
+    /// Rounds of full, without consent, without MinLog, then backwards (see [`under_load`]):
+    /// each variant runs `2 × rounds` segments of `seconds_per_variant / (2 × rounds)`.
+    pub rounds: u32,
     pub full: LoadVariant,
     /// The stored query's answer unrestricted: no reach, directives or restriction.
     pub without_consent: LoadVariant,
@@ -106,7 +113,7 @@ pub struct UnderLoad {
     pub consent_share_under_load: f64,
     /// `(mean latency(full) − mean latency(without consent)) / mean latency(full)`: by
     /// Little's law (mean latency = clients / rate) the same figure, up to the requests in
-    /// flight at the edges of the halves.
+    /// flight at the edges of the segments.
     pub consent_share_under_load_by_latency: f64,
     /// `1 − rate(full) / rate(without MinLog)`: the headline MinLog + BRS share.
     pub minlog_share_under_load: f64,
@@ -387,10 +394,11 @@ async fn stage_times(
     })
 }
 
-/// The pipeline under load: `clients` tasks run each variant for `seconds` in all, as two
-/// halves in the order full, without consent, without MinLog and then backwards, so that a
-/// drift of the machine's speed (its CPUs and disk are shared with other jobs) weighs on the
-/// variants alike. Every variant's clients draw the same patients in the same order.
+/// The pipeline under load: `clients` tasks run each variant for `seconds` in all, in rounds
+/// of segments about [`LOAD_SEGMENT_SECONDS`] long in the order full, without consent, without
+/// MinLog and then backwards, so that a drift of the machine's speed (its CPUs and disk are
+/// shared with other jobs) weighs on the variants alike. Within a round every variant's
+/// clients draw the same patients in the same order.
 async fn under_load(
     ctx: &Arc<Ctx>,
     app: &Arc<App>,
@@ -400,12 +408,25 @@ async fn under_load(
     http_iti18_mean_ms: f64,
 ) -> UnderLoad {
     if warmup_seconds > 0.0 {
-        load_segment(ctx, app, Pipeline::Full, clients, warmup_seconds).await;
+        load_segment(ctx, app, Pipeline::Full, clients, warmup_seconds, u64::MAX).await;
     }
+    // At most as many rounds as the longest phase has segments: the cast cannot saturate.
+    let rounds = (seconds / (2.0 * LOAD_SEGMENT_SECONDS)).round().max(1.0) as u32;
+    let segment_seconds = seconds / (2.0 * f64::from(rounds));
     let mut measured: [Segment; 3] = std::array::from_fn(|_| Segment::new());
-    for &pipeline in Pipeline::ALL.iter().chain(Pipeline::ALL.iter().rev()) {
-        let half = load_segment(ctx, app, pipeline, clients, seconds / 2.0).await;
-        measured[pipeline.index()].merge(&half);
+    for round in 0..rounds {
+        for &pipeline in Pipeline::ALL.iter().chain(Pipeline::ALL.iter().rev()) {
+            let segment = load_segment(
+                ctx,
+                app,
+                pipeline,
+                clients,
+                segment_seconds,
+                u64::from(round),
+            )
+            .await;
+            measured[pipeline.index()].merge(&segment);
+        }
     }
     let [full, without_consent, without_minlog] = measured.map(|m| m.report(seconds));
     let rate = |v: &LoadVariant| v.iti18.requests_per_second;
@@ -419,6 +440,7 @@ async fn under_load(
     UnderLoad {
         clients,
         seconds_per_variant: seconds,
+        rounds,
         consent_share_under_load: share_by_rate(&without_consent),
         consent_share_under_load_by_latency: share_by_latency(&without_consent),
         minlog_share_under_load: share_by_rate(&without_minlog),
@@ -494,13 +516,15 @@ impl Segment {
 }
 
 /// `clients` closed-loop tasks running `pipeline` for `seconds` on random patients of the
-/// store; a request started before the end is recorded whenever it ends, as over HTTP.
+/// store, drawn from `draw` (the same draw, the same patients); a request started before the
+/// end is recorded whenever it ends, as over HTTP.
 async fn load_segment(
     ctx: &Arc<Ctx>,
     app: &Arc<App>,
     pipeline: Pipeline,
     clients: usize,
     seconds: f64,
+    draw: u64,
 ) -> Segment {
     let end = Instant::now() + Duration::from_secs_f64(seconds);
     let mut tasks = tokio::task::JoinSet::new();
@@ -508,7 +532,7 @@ async fn load_segment(
         let ctx = ctx.clone();
         let app = app.clone();
         tasks.spawn(async move {
-            let mut rng = ChaCha8Rng::seed_from_u64(task as u64);
+            let mut rng = ChaCha8Rng::seed_from_u64(draw.rotate_left(32) ^ task as u64);
             let mut segment = Segment::new();
             while Instant::now() < end {
                 let card = ctx.doctor_card(&mut rng);
