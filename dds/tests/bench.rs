@@ -97,7 +97,7 @@ fn assert_transaction(section: &Value, name: &str) {
 fn a_tiny_benchmark_reports_every_section_and_reuses_its_store() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("store");
-    let first = bench(
+    let (first, first_text, first_svg) = bench_with_output(
         &data,
         &dir.path().join("first.json"),
         &[
@@ -156,6 +156,65 @@ fn a_tiny_benchmark_reports_every_section_and_reuses_its_store() {
         assert!(s["iterations"].as_u64().unwrap() > 0, "{s}");
         assert!(s["total"]["mean"].as_f64().unwrap() > 0.0, "{s}");
     }
+    for share in ["consent_share_one_at_a_time", "minlog_share_one_at_a_time"] {
+        assert!(compare[share].as_f64().unwrap().is_finite(), "{share}");
+    }
+    // The in-process pipeline under load: every variant ran without errors, the stage it
+    // leaves out took no time, and the shares are figures (noise may make one negative).
+    let load = &compare["iti18_under_load"];
+    for variant in ["full", "without_consent", "without_minlog"] {
+        assert_transaction(load, variant);
+        let stages = &load[variant]["stage_mean_ms"];
+        for stage in ["envelope", "admit", "query", "serialize"] {
+            assert!(stages[stage].as_f64().unwrap() > 0.0, "{variant} {stage}");
+        }
+    }
+    let stage = |variant: &str, stage: &str| load[variant]["stage_mean_ms"][stage].as_f64();
+    assert_eq!(stage("without_consent", "consent"), Some(0.0));
+    assert_eq!(stage("without_minlog", "minlog"), Some(0.0));
+    for (variant, stage_name) in [
+        ("full", "consent"),
+        ("full", "minlog"),
+        ("without_consent", "minlog"),
+        ("without_minlog", "consent"),
+    ] {
+        assert!(
+            stage(variant, stage_name).unwrap() > 0.0,
+            "{variant} {stage_name}"
+        );
+    }
+    assert!(load["http_iti18_mean_ms"].as_f64().unwrap() > 0.0, "{load}");
+    assert!(load["rounds"].as_u64().unwrap() >= 1, "{load}");
+    for share in [
+        "consent_share_under_load",
+        "consent_share_under_load_by_latency",
+        "consent_share_of_http_iti18",
+        "minlog_share_under_load",
+        "minlog_share_under_load_by_latency",
+        "minlog_share_of_http_iti18",
+    ] {
+        let value = load[share].as_f64().unwrap();
+        assert!(value.is_finite(), "{share}: {value}");
+    }
+    // The goals are judged by the shares under load, and say so.
+    let goals = first["goals"].as_array().unwrap();
+    for (goal, share) in [
+        ("consent filter", "consent_share_under_load"),
+        ("MinLog", "minlog_share_under_load"),
+    ] {
+        let goal = goals
+            .iter()
+            .find(|g| g["goal"].as_str().unwrap().starts_with(goal))
+            .unwrap();
+        assert_eq!(goal["measured"], load[share], "{goal}");
+        assert!(
+            goal["measured_as"].as_str().unwrap().contains("under load"),
+            "{goal}"
+        );
+    }
+    assert!(first_text.contains("under load"), "{first_text}");
+    assert!(first_text.contains("ONE AT A TIME"), "{first_text}");
+    assert!(first_svg.contains("ITI-18 in process, without MinLog"));
     assert_eq!(first["store"]["backend"], "SQLite");
     assert_eq!(first["limits"]["backend"], "SQLite");
     let lookup = first["limits"]["lookup_serialize"]["what"]

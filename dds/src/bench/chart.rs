@@ -1,5 +1,7 @@
 //! The report as an SVG chart, written by hand (no plotting dependency): throughput per
-//! transaction, latency percentiles on a log scale, and each throughput as a ratio to its limit.
+//! transaction (with `--compare`, also the in-process ITI-18 with and without the consent and
+//! MinLog stages, whose gaps are the shares under load), latency percentiles on a log scale,
+//! and each throughput as a ratio to its limit.
 
 use std::fmt::Write;
 
@@ -52,6 +54,18 @@ pub fn render(report: &Report) -> String {
         &title,
         "font-size=\"16\" font-weight=\"bold\"",
     );
+    if let Some(c) = &report.compare {
+        let load = &c.iti18_under_load;
+        let shares = format!(
+            "ITI-18 under load, in process ({} clients): consent {:.1} %, MinLog + BRS {:.1} % (1 − rate with / rate without); one at a time: {:.1} %, {:.1} %",
+            load.clients,
+            load.consent_share_under_load * 100.0,
+            load.minlog_share_under_load * 100.0,
+            c.consent_share_one_at_a_time * 100.0,
+            c.minlog_share_one_at_a_time * 100.0
+        );
+        text(&mut svg, 10.0, 44.0, &shares, "fill=\"#333333\"");
+    }
     let mut y = 60.0;
 
     // Throughput.
@@ -197,6 +211,16 @@ fn rows(report: &Report) -> Vec<(String, &TransactionReport)> {
         ));
         rows.push(("ITI-41 alone".to_owned(), &c.iti41_only));
         rows.push(("MinLog record alone".to_owned(), &c.minlog_record_only));
+        // The pipeline under load, stage left out or not: the gaps between these bars are the
+        // consent and MinLog shares the goals are measured by.
+        let load = &c.iti18_under_load;
+        for (name, variant) in [
+            ("ITI-18 in process, full", &load.full),
+            ("ITI-18 in process, without consent", &load.without_consent),
+            ("ITI-18 in process, without MinLog", &load.without_minlog),
+        ] {
+            rows.push((name.to_owned(), &variant.iti18));
+        }
     }
     rows
 }

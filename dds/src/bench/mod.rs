@@ -16,8 +16,9 @@
 //! 5. with `--search-seconds`, runs FindDocumentsByText alone ([`search`]), after bringing the
 //!    full-text index in step;
 //! 6. with `--compare`, runs ITI-18 alone on patients without and with directives, ITI-41
-//!    alone, and times the stages of one ITI-18 in process ([`stages`]): how much of it the
-//!    consent filter and the MinLog record (with its BRS follow-up) take;
+//!    alone, times the stages of one ITI-18 in process, and runs that in-process pipeline
+//!    under load with and without its consent or MinLog stage ([`stages`]): how much of
+//!    ITI-18 the consent filter and the MinLog record (with its BRS follow-up) take;
 //! 7. measures the limits on the same store and machine ([`limits`]): indexed lookup of a
 //!    patient's entries on the registry's backend plus serialization, a raw quick-xml scan of
 //!    the ITI-18 answers just received, SHA-1 + fsync'd write and read + SHA-1 of documents of
@@ -27,7 +28,8 @@
 //!
 //! Invariants: the benchmark changes no production code path — the consent filter, MinLog and
 //! the follow-ups run as they do in `dds serve`, and their share is measured, never switched
-//! off; the workload only sends what any XDS actor may send. Nothing here is a timed test: the
+//! off in the service (only `stages`' own copy of the ITI-18 pipeline leaves one out); the
+//! workload only sends what any XDS actor may send. Nothing here is a timed test: the
 //! goals are printed next to the figures, and the exit status says only whether requests
 //! failed.
 
@@ -121,11 +123,12 @@ pub struct BenchArgs {
     /// Size of the one large document stored and retrieved (ITI-43 memory and rate); 0 skips.
     #[arg(long, value_name = "MB", default_value_t = 100)]
     pub large_document_mb: u64,
-    /// Also run ITI-18 alone on patients without and with directives, ITI-41 alone, and time
-    /// the stages of ITI-18 in process (consent filter, MinLog + BRS follow-up).
+    /// Also run ITI-18 alone on patients without and with directives, ITI-41 alone, time the
+    /// stages of ITI-18 in process (consent filter, MinLog + BRS follow-up), and run that
+    /// in-process pipeline under load with and without the consent or MinLog stage.
     #[arg(long)]
     pub compare: bool,
-    /// Seconds of each --compare phase [default: --seconds].
+    /// Seconds of each --compare phase, and of each variant under load [default: --seconds].
     #[arg(long, value_name = "T")]
     pub compare_seconds: Option<f64>,
     /// Seconds of warm-up before each measured phase (requests run, nothing is recorded).

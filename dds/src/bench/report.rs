@@ -431,6 +431,11 @@ impl Report {
                 + compare.iti18_with_directives.errors
                 + compare.iti41_only.errors
                 + compare.minlog_record_only.errors;
+            let load = &compare.iti18_under_load;
+            errors += [&load.full, &load.without_consent, &load.without_minlog]
+                .iter()
+                .map(|variant| variant.iti18.errors)
+                .sum::<u64>();
         }
         if let Some(search) = &self.search {
             errors += search.search.errors;
@@ -616,20 +621,46 @@ impl Report {
                 "one retrieval over loopback MTOM vs the best of three reads of the stored file"
                     .to_owned(),
         });
+        // The shares under load: one request at a time, MinLog's commit is never shared, which
+        // is not what a request costs in service.
         let compare = self.compare.as_ref();
+        let load = compare.map(|c| &c.iti18_under_load);
+        let under_load_as = |stage: &str, one_at_a_time: f64, share_of_http: f64| {
+            load.map_or(String::new(), |l| {
+                format!(
+                    "under load, in process: 1 − rate(full) / rate(without {stage}), {} clients, {} s per variant, patients at the store's share of directives (--compare); of the HTTP ITI-18 latency: {:.1} %; one request at a time: {:.1} %",
+                    l.clients,
+                    l.seconds_per_variant,
+                    share_of_http * 100.0,
+                    one_at_a_time * 100.0
+                )
+            })
+        };
         goals.push(Goal {
             goal: "consent filter ≤ 10 % of ITI-18 latency".to_owned(),
-            measured: compare.map(|c| c.consent_share_of_iti18),
+            measured: load.map(|l| l.consent_share_under_load),
             unit: "share".to_owned(),
-            met: compare.map(|c| c.consent_share_of_iti18 <= 0.10),
-            measured_as: "in-process stage times, one request at a time, weighted by the share of patients with directives (--compare)".to_owned(),
+            met: load.map(|l| l.consent_share_under_load <= 0.10),
+            measured_as: compare.map_or("not measured (--compare)".to_owned(), |c| {
+                under_load_as(
+                    "the consent stage",
+                    c.consent_share_one_at_a_time,
+                    c.iti18_under_load.consent_share_of_http_iti18,
+                )
+            }),
         });
         goals.push(Goal {
             goal: "MinLog + BRS follow-up ≤ 15 % of ITI-18 latency".to_owned(),
-            measured: compare.map(|c| c.minlog_share_of_iti18),
+            measured: load.map(|l| l.minlog_share_under_load),
             unit: "share".to_owned(),
-            met: compare.map(|c| c.minlog_share_of_iti18 <= 0.15),
-            measured_as: "in-process stage times, one request at a time (--compare)".to_owned(),
+            met: load.map(|l| l.minlog_share_under_load <= 0.15),
+            measured_as: compare.map_or("not measured (--compare)".to_owned(), |c| {
+                under_load_as(
+                    "the MinLog stage",
+                    c.minlog_share_one_at_a_time,
+                    c.iti18_under_load.minlog_share_of_http_iti18,
+                )
+            }),
         });
         goals.push(Goal {
             goal: "start to ready < 1 s (on a 10 M-entry store)".to_owned(),
@@ -727,7 +758,7 @@ impl Report {
             ] {
                 let _ = writeln!(
                     out,
-                    "ITI-18 stages in process, {name} ({} runs, {:.1} entries/answer): admit {:.2} + query {:.2} + consent {:.2} + MinLog {:.2} + serialize {:.2} = {:.2} ms mean; consent {:.0} %, MinLog {:.0} %",
+                    "ITI-18 stages in process, ONE AT A TIME (MinLog's commit unshared), {name} ({} runs, {:.1} entries/answer): admit {:.2} + query {:.2} + consent {:.2} + MinLog {:.2} + serialize {:.2} = {:.2} ms mean; consent {:.0} %, MinLog {:.0} %",
                     s.iterations,
                     s.entries_per_answer,
                     s.admit.mean,
@@ -738,6 +769,54 @@ impl Report {
                     s.total.mean,
                     s.consent_share * 100.0,
                     s.minlog_share * 100.0
+                );
+            }
+            let load = &c.iti18_under_load;
+            let _ = writeln!(
+                out,
+                "\nITI-18 in process under load ({} clients, {} s per variant, in {} rounds of full, -consent, -MinLog, -MinLog, -consent, full)",
+                load.clients, load.seconds_per_variant, load.rounds
+            );
+            for (name, variant) in [
+                ("full pipeline", &load.full),
+                ("without the consent stage", &load.without_consent),
+                ("without the MinLog stage", &load.without_minlog),
+            ] {
+                row(&mut out, name, &variant.iti18);
+            }
+            for (name, variant) in [
+                ("full", &load.full),
+                ("without consent", &load.without_consent),
+                ("without MinLog", &load.without_minlog),
+            ] {
+                let m = &variant.stage_mean_ms;
+                let _ = writeln!(
+                    out,
+                    "  stage means under load, {name}: envelope {:.2} + admit {:.2} + query {:.2} + consent {:.2} + MinLog {:.2} + serialize {:.2} ms",
+                    m.envelope, m.admit, m.query, m.consent, m.minlog, m.serialize
+                );
+            }
+            for (name, by_rate, by_latency, of_http) in [
+                (
+                    "consent",
+                    load.consent_share_under_load,
+                    load.consent_share_under_load_by_latency,
+                    load.consent_share_of_http_iti18,
+                ),
+                (
+                    "MinLog + BRS",
+                    load.minlog_share_under_load,
+                    load.minlog_share_under_load_by_latency,
+                    load.minlog_share_of_http_iti18,
+                ),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "  {name} share under load: {:.1} % (1 − rate full / rate without); by mean latency {:.1} % (the same figure by Little's law: mean latency = clients / rate); of the HTTP ITI-18 mean latency ({:.2} ms) {:.1} %",
+                    by_rate * 100.0,
+                    by_latency * 100.0,
+                    load.http_iti18_mean_ms,
+                    of_http * 100.0
                 );
             }
         }
