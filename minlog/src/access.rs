@@ -212,6 +212,7 @@ where
         &self,
         records: &[(&AccessRecord, bool)],
     ) -> Result<Vec<RecordedAccess>, AuditError> {
+        let _writing = self.writing().await;
         let mut tx = self.pool.begin().await?;
         if let Some(sql) = DB::BEFORE_RECORD {
             sqlx::query(sql).execute(&mut *tx).await?;

@@ -205,6 +205,7 @@ where
 {
     /// Creates the cursor (at the start of the log: everything is forwarded) on first use.
     async fn ensure_forward_cursor(&self, store_id: &str, now: &str) -> Result<(), AuditError> {
+        let _writing = self.writing().await;
         sqlx::query(
             "INSERT INTO minlog_forward_cursor (id, store_id, last_record_id, attempts, next_attempt_at) \
              VALUES (1, $1, 0, 0, $2) ON CONFLICT (id) DO NOTHING",
@@ -224,6 +225,7 @@ where
         lease_until: &str,
     ) -> Result<Option<Cursor>, AuditError> {
         self.ensure_forward_cursor(store_id, now).await?;
+        let _writing = self.writing().await;
         let row = sqlx::query(
             "UPDATE minlog_forward_cursor SET holder = $1, lease_until = $2 \
              WHERE id = 1 AND (holder IS NULL OR holder = $1 OR lease_until < $3) \
@@ -246,6 +248,7 @@ where
     }
 
     async fn release_forward_cursor(&self, holder: &str) -> Result<(), AuditError> {
+        let _writing = self.writing().await;
         sqlx::query(
             "UPDATE minlog_forward_cursor SET holder = NULL, lease_until = NULL \
              WHERE id = 1 AND holder = $1",
@@ -296,6 +299,7 @@ where
     }
 
     async fn forwarded(&self, holder: &str, record_id: i64) -> Result<(), AuditError> {
+        let _writing = self.writing().await;
         sqlx::query(
             "UPDATE minlog_forward_cursor SET last_record_id = $1, attempts = 0, last_error = NULL \
              WHERE id = 1 AND holder = $2 AND last_record_id < $1",
@@ -318,6 +322,7 @@ where
         now: &str,
         next_attempt_at: &str,
     ) -> Result<(), AuditError> {
+        let _writing = self.writing().await;
         let mut tx = self.pool.begin().await?;
         if dead {
             let moved = sqlx::query(

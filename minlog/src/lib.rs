@@ -169,7 +169,10 @@ impl AuditStore {
                 source,
             })?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(AuditStore::with(Engines::Sqlite(Engine { pool })))
+        Ok(AuditStore::with(Engines::Sqlite(Engine {
+            pool,
+            write_gate: Some(Arc::new(tokio::sync::Mutex::new(()))),
+        })))
     }
 
     /// Connects to the PostgreSQL database at `url` (`postgres://…`; a schema other than
@@ -193,7 +196,10 @@ impl AuditStore {
             .await
             .map_err(open_error)?;
         postgres_migrator().run(&pool).await?;
-        Ok(AuditStore::with(Engines::Postgres(Engine { pool })))
+        Ok(AuditStore::with(Engines::Postgres(Engine {
+            pool,
+            write_gate: None,
+        })))
     }
 
     fn with(engine: Engines) -> AuditStore {

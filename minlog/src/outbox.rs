@@ -526,6 +526,7 @@ where
         lease_until: &str,
         limit: u32,
     ) -> Result<Vec<ClaimedFollowup>, AuditError> {
+        let _writing = self.writing().await;
         let mut tx = self.pool.begin().await?;
         let heads = sqlx::query(&format!(
             "UPDATE followup_head SET next_attempt_at = $1 \
@@ -602,6 +603,7 @@ where
         if delivered.is_empty() && failed.is_empty() {
             return Ok(Vec::new());
         }
+        let _writing = self.writing().await;
         let mut tx = self.pool.begin().await?;
         if let Some(lock) = DB::HEADS_LOCK {
             // Lock the heads in patient order, as access-record commits do (see
@@ -692,6 +694,7 @@ where
     /// An upsert rather than a plain insert: on PostgreSQL another instance may commit a new
     /// patient's first follow-up (and head) between this delete and this insert.
     async fn rebuild_followup_heads(&self) -> Result<u64, AuditError> {
+        let _writing = self.writing().await;
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM followup_head")
             .execute(&mut *tx)
