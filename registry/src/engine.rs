@@ -830,6 +830,21 @@ where
         Ok(facts)
     }
 
+    /// Inserts a write's planned objects and the associations the registry adds to them;
+    /// answers their entryUUIDs in that order (what `stored` reports).
+    async fn insert_planned(
+        tx: &mut Tx<'_, DB>,
+        objects: &[PlannedObject],
+        new_associations: &[PlannedObject],
+    ) -> Result<Vec<String>, StoreError> {
+        let inserted: Vec<&PlannedObject> = objects.iter().chain(new_associations).collect();
+        Self::insert_objects(tx, &inserted).await?;
+        Ok(inserted
+            .iter()
+            .map(|p| p.index.entry_uuid.clone())
+            .collect())
+    }
+
     /// Inserts the objects' rows and their link rows: one multi-row `INSERT` per table (per
     /// [`INSERT_ROWS_MAX`] rows), because on SQLite every statement is a hand-off to the
     /// connection's thread and the writer is the one serialized part of a registration.
@@ -982,15 +997,9 @@ where
             assigned_uuids: plan.assigned_uuids.clone(),
             ..Registered::default()
         };
-        let inserted: Vec<&PlannedObject> = plan
-            .objects
-            .iter()
-            .chain(&effects.new_associations)
-            .collect();
-        Self::insert_objects(tx, &inserted).await?;
         registered
             .stored
-            .extend(inserted.iter().map(|p| p.index.entry_uuid.clone()));
+            .extend(Self::insert_planned(tx, &plan.objects, &effects.new_associations).await?);
         for entry_uuid in &effects.deprecate {
             Self::rewrite_object(tx, entry_uuid, |ro| {
                 ro.status = Some(status::DEPRECATED.to_owned())
@@ -1185,15 +1194,9 @@ where
             .await?;
             updated.deprecated.push(entry_uuid.clone());
         }
-        let inserted: Vec<&PlannedObject> = plan
-            .objects
-            .iter()
-            .chain(&effects.new_associations)
-            .collect();
-        Self::insert_objects(tx, &inserted).await?;
         updated
             .stored
-            .extend(inserted.iter().map(|p| p.index.entry_uuid.clone()));
+            .extend(Self::insert_planned(tx, &plan.objects, &effects.new_associations).await?);
         for (entry_uuid, new_status) in &effects.status_changes {
             Self::rewrite_object(tx, entry_uuid, |ro| ro.status = Some(new_status.clone())).await?;
             updated
