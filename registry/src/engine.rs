@@ -15,8 +15,9 @@
 //! value); every row's columns are derived from its XML by [`ObjectIndex::of`] and written in
 //! the same statement as the XML; a rejected registration, update or delete rolls back and
 //! writes nothing; a write that lost to a concurrent one ([`Backend::is_write_conflict`]) is
-//! run again from the start, its facts re-read, at most [`WRITE_ATTEMPTS_MAX`] times; queries
-//! only read, on the reader pool.
+//! run again from the start, its facts re-read, and from attempt [`ALONE_FROM_ATTEMPT`] on it
+//! runs alone among the writers, where it cannot lose again; queries only read, on the reader
+//! pool.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -71,18 +72,30 @@ const INSERT_ROWS_MAX: usize = 400;
 /// [`StoreError::WriteConflict`] (`XDSRegistryBusy`: the caller may send it again). Only a
 /// backend that lets writers run concurrently ever needs a second attempt (PostgreSQL under
 /// SERIALIZABLE, when another transaction read or wrote what this one did; its predicate locks
-/// can be coarser than rows, so unrelated writes sometimes conflict too). Once one of the
-/// conflicting writes has committed, the others' next attempts see it and do not conflict with
-/// it again; with the random pause between attempts ([`RETRY_PAUSE_MS_MAX`]) more than a few
-/// attempts mean sustained contention, not bad luck. In the two-store race test (80 pairs of
-/// overlapping registrations) nearly every pair conflicts once and no write needs more than
-/// three attempts.
+/// can be coarser than rows, so unrelated writes sometimes conflict too). From attempt
+/// [`ALONE_FROM_ATTEMPT`] on a write runs alone among the writers ([`Backend::write_gate`]),
+/// where nothing can conflict with it, so a write needs at most that many attempts; this bound
+/// only guards against a backend that breaks that promise.
 pub const WRITE_ATTEMPTS_MAX: u32 = 10;
+
+/// The attempt from which a write that keeps losing to concurrent writers runs alone
+/// ([`Backend::write_gate`]). Random pauses alone do not bound the attempts: under sustained
+/// contention on one patient (six writers of one patient on a loaded CI machine) a write lost
+/// ten times in a row. Two losses first, because most conflicts resolve on the second attempt
+/// (the winner has committed and is seen) and a write alone holds up every other writer.
+pub const ALONE_FROM_ATTEMPT: u32 = 3;
 
 /// What differs between the SQL backends the [`Engine`] runs on.
 pub(crate) trait Backend: Database {
     /// The statement that starts a write transaction; `None` for the driver's plain `BEGIN`.
     const BEGIN_WRITE: Option<&'static str>;
+
+    /// The statement a write attempt runs first in its transaction, before it reads anything:
+    /// `alone` false lets attempts run concurrently, `alone` true waits until no other write
+    /// runs and keeps the others out until it ends. `None` where writes never run concurrently.
+    /// It must take no snapshot (PostgreSQL's `LOCK TABLE`), or the write would read the state
+    /// from before it waited.
+    fn write_gate(alone: bool) -> Option<&'static str>;
 
     /// The statement a write runs just before it appends to the change log (at the end of its
     /// transaction), so that change-log numbers are drawn in commit order; `None` when writes
@@ -390,12 +403,16 @@ where
     String: for<'r> Decode<'r, DB> + Type<DB>,
     bool: for<'r> Decode<'r, DB> + Type<DB>,
 {
-    /// Starts a write transaction the backend's way.
-    async fn begin_write(&self) -> Result<Tx<'static, DB>, StoreError> {
-        Ok(match DB::BEGIN_WRITE {
+    /// Starts the transaction of a write's `attempt` the backend's way, through its write gate.
+    async fn begin_write(&self, attempt: u32) -> Result<Tx<'static, DB>, StoreError> {
+        let mut tx = match DB::BEGIN_WRITE {
             Some(statement) => self.writer.begin_with(statement).await?,
             None => self.writer.begin().await?,
-        })
+        };
+        if let Some(gate) = DB::write_gate(attempt >= ALONE_FROM_ATTEMPT) {
+            DB::execute(&mut *tx, &mut QueryBuilder::new(gate)).await?;
+        }
+        Ok(tx)
     }
 
     /// Rows per table, for operations and for tests proving a rejection stored nothing.
@@ -646,7 +663,7 @@ where
     ) -> Result<Registered, RegisterError> {
         let mut attempt = 1;
         loop {
-            match self.try_register(plan, &options).await {
+            match self.try_register(plan, &options, attempt).await {
                 Ok(Attempt::Done(registered)) => return Ok(registered),
                 Ok(Attempt::Rejected(findings)) => return Err(RegisterError::Rejected(findings)),
                 Err(error) => tokio::time::sleep(pause_before_retry::<DB>(error, attempt)?).await,
@@ -659,8 +676,9 @@ where
         &self,
         plan: &submission::Plan,
         options: &RegisterOptions,
+        attempt: u32,
     ) -> Result<Attempt<Registered, SubmissionError>, StoreError> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write(attempt).await?;
         let attempt = Self::register_in(&mut tx, plan, options).await?;
         match attempt {
             Attempt::Done(_) => tx.commit().await?,
@@ -679,7 +697,7 @@ where
         plans: &[(&submission::Plan, RegisterOptions)],
     ) -> Result<Vec<Result<Registered, Vec<SubmissionError>>>, GroupFailure> {
         let mut tx = self
-            .begin_write()
+            .begin_write(1)
             .await
             .map_err(GroupFailure::BeforeCommit)?;
         let mut outcomes = Vec::with_capacity(plans.len());
@@ -1027,7 +1045,7 @@ where
         let now = dtm::now();
         let mut attempt = 1;
         loop {
-            match self.try_update(submission, &options, &now).await {
+            match self.try_update(submission, &options, &now, attempt).await {
                 Ok(Attempt::Done(updated)) => return Ok(updated),
                 Ok(Attempt::Rejected(findings)) => return Err(UpdateError::Rejected(findings)),
                 Err(error) => tokio::time::sleep(pause_before_retry::<DB>(error, attempt)?).await,
@@ -1041,10 +1059,11 @@ where
         submission: &RegistryObjectList,
         options: &RegisterOptions,
         now: &str,
+        attempt: u32,
     ) -> Result<Attempt<Updated, UpdateFinding>, StoreError> {
         // Planned afresh on every attempt: checking against the store completes the plan.
         let mut plan = update::plan(submission, now);
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write(attempt).await?;
         let facts = Self::gather_update_facts(&mut tx, &plan).await?;
         let (store_findings, effects) = update::check_against_store(&mut plan, &facts, options);
         let mut findings = plan.findings.clone();
@@ -1220,7 +1239,7 @@ where
         let ids: BTreeSet<String> = entry_uuids.iter().cloned().collect();
         let mut attempt = 1;
         loop {
-            match self.try_delete(&ids).await {
+            match self.try_delete(&ids, attempt).await {
                 Ok(Attempt::Done(deleted)) => return Ok(deleted),
                 Ok(Attempt::Rejected(findings)) => return Err(DeleteError::Rejected(findings)),
                 Err(error) => tokio::time::sleep(pause_before_retry::<DB>(error, attempt)?).await,
@@ -1232,9 +1251,10 @@ where
     async fn try_delete(
         &self,
         ids: &BTreeSet<String>,
+        attempt: u32,
     ) -> Result<Attempt<Deleted, delete::RemoveError>, StoreError> {
         let list: Vec<String> = ids.iter().cloned().collect();
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write(attempt).await?;
         let mut facts = DeleteFacts::default();
         for chunk in list.chunks(IN_LIST_VALUES_MAX) {
             let mut qb = QueryBuilder::new("SELECT entry_uuid, kind FROM registry_object WHERE ");

@@ -18,8 +18,11 @@
 //! of them fails with a serialization failure (SQLSTATE 40001) instead of committing. The engine
 //! then runs that write again from the start, re-reading its facts, and now it sees the
 //! winner's rows and is rejected with the proper XDS error (`XDSDuplicateUniqueIdInRegistry`
-//! …) — or, after `engine::WRITE_ATTEMPTS_MAX` conflicts in a row,
-//! fails with [`StoreError::WriteConflict`] (`XDSRegistryBusy`). This covers every rule the
+//! …). A write that keeps losing (contention on one patient) runs its
+//! `engine::ALONE_FROM_ATTEMPT`th attempt alone, behind the exclusive write gate (the empty
+//! `registry_write_gate` table, locked before the snapshot is taken), where nothing can
+//! conflict with it; so every write ends, and [`StoreError::WriteConflict`] (`XDSRegistryBusy`)
+//! after `engine::WRITE_ATTEMPTS_MAX` attempts only guards that promise. This covers every rule the
 //! shared checks make, present and future, without a list of lock keys to keep in step with
 //! them; the alternatives were one global advisory lock (serializes every write of every
 //! instance, as SQLite does: simple, but no write scale-out) or per-key advisory locks (the
@@ -79,6 +82,17 @@ pub struct PgRegistryStore {
 
 impl Backend for Postgres {
     const BEGIN_WRITE: Option<&'static str> = Some("BEGIN ISOLATION LEVEL SERIALIZABLE");
+
+    /// The empty `registry_write_gate` table (its migration says why): ROW SHARE admits any
+    /// number of writes, EXCLUSIVE one alone. Transaction-scoped, so a write that fails or
+    /// whose connection breaks can never leave it locked.
+    fn write_gate(alone: bool) -> Option<&'static str> {
+        Some(if alone {
+            "LOCK TABLE registry_write_gate IN EXCLUSIVE MODE"
+        } else {
+            "LOCK TABLE registry_write_gate IN ROW SHARE MODE"
+        })
+    }
 
     /// A transaction-scoped advisory lock, released at commit (after the commit is visible),
     /// taken as the last step of a write: change rows are numbered in commit order. Advisory

@@ -58,6 +58,11 @@ impl Backend for Sqlite {
     /// SQLite's deferred `BEGIN`: with one writer connection nothing else can write meanwhile.
     const BEGIN_WRITE: Option<&'static str> = None;
 
+    /// None: with one writer connection every write runs alone.
+    fn write_gate(_alone: bool) -> Option<&'static str> {
+        None
+    }
+
     /// None: with one writer connection, rows are numbered in commit order anyway.
     const CHANGE_LOG_LOCK: Option<&'static str> = None;
 
