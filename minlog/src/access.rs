@@ -17,7 +17,7 @@ use serde::Serialize;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, Type};
 
 use crate::backend::{Backend, Engine};
-use crate::outbox::{FOLLOWUP_COLUMNS, Followup, enqueue_head, followup_from_row};
+use crate::outbox::{FOLLOWUP_COLUMNS, Followup, enqueue_heads, followup_from_row, values_rows};
 use crate::{AuditError, AuditStore, LIST_LIMIT_MAX, Page, parse_cursor};
 
 /// What the access did (INTERFACE.md MinLog `action`).
@@ -217,10 +217,7 @@ where
         if let Some(sql) = DB::BEFORE_RECORD {
             sqlx::query(sql).execute(&mut *tx).await?;
         }
-        let mut recorded = Vec::with_capacity(records.len());
-        for (record, order_followup) in records {
-            recorded.push(insert_access::<DB>(&mut tx, record, *order_followup).await?);
-        }
+        let recorded = insert_accesses::<DB>(&mut tx, records).await?;
         // A failed commit may still have committed (a connection lost while committing): the
         // group committer must not write such records again.
         tx.commit()
@@ -308,13 +305,22 @@ where
     Ok((row.try_get("id")?, record))
 }
 
-/// Writes one access record and, when `order_followup`, its follow-up, inside the caller's
-/// transaction.
-async fn insert_access<DB>(
+/// Most access records one multi-row `INSERT` writes: 14 bound values a row stays far below
+/// SQLite's 32,766 bind parameters (and PostgreSQL's 65,535).
+const INSERT_RECORDS_MAX: usize = 256;
+
+/// Inserts `records` (each with whether it orders a follow-up) with their follow-ups and the
+/// patients' outbox heads, in the order given, in the caller's transaction.
+///
+/// Three multi-row statements per [`INSERT_RECORDS_MAX`] records (records, follow-ups,
+/// heads) instead of three per record: on SQLite every statement is a round trip to the
+/// connection's worker thread, and under load each round trip waits for a CPU, so a group
+/// of records written one statement at a time kept the committer, and every request waiting
+/// for it, waiting on the scheduler.
+async fn insert_accesses<DB>(
     connection: &mut DB::Connection,
-    record: &AccessRecord,
-    order_followup: bool,
-) -> Result<RecordedAccess, AuditError>
+    records: &[(&AccessRecord, bool)],
+) -> Result<Vec<RecordedAccess>, AuditError>
 where
     DB: Backend,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
@@ -322,76 +328,163 @@ where
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> Option<&'q str>: Encode<'q, DB>,
     for<'q> String: Encode<'q, DB> + Type<DB>,
+    String: for<'r> Decode<'r, DB> + Type<DB>,
     i64: for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB> + Type<DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
     usize: ColumnIndex<DB::Row>,
 {
-    let documents =
-        serde_json::to_string(&record.documents).map_err(|e| AuditError::Corrupt(e.to_string()))?;
-    let record_id: i64 = sqlx::query_scalar(
+    let mut recorded = Vec::with_capacity(records.len());
+    for chunk in records.chunks(INSERT_RECORDS_MAX) {
+        recorded.extend(insert_chunk::<DB>(&mut *connection, chunk).await?);
+    }
+    Ok(recorded)
+}
+
+/// One chunk of [`insert_accesses`].
+async fn insert_chunk<DB>(
+    connection: &mut DB::Connection,
+    records: &[(&AccessRecord, bool)],
+) -> Result<Vec<RecordedAccess>, AuditError>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    String: for<'r> Decode<'r, DB> + Type<DB>,
+    i64: for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB> + Type<DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+{
+    const RECORD_COLUMNS: usize = 14;
+    let documents = records
+        .iter()
+        .map(|(record, _)| serde_json::to_string(&record.documents))
+        .collect::<Result<Vec<String>, _>>()
+        .map_err(|e| AuditError::Corrupt(e.to_string()))?;
+    let sql = format!(
         "INSERT INTO access_record (time, patient_cpr, user_cpr, user_name, user_role, \
          organisation_sor, organisation_cvr, organisation_name, it_system, on_behalf_of, \
-         action, documents, override_reason, outcome) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
-    )
-    .bind(record.time.as_str())
-    .bind(record.patient_cpr.as_str())
-    .bind(record.user_cpr.as_deref())
-    .bind(record.user_name.as_deref())
-    .bind(record.user_role.as_str())
-    .bind(record.organisation_sor.as_deref())
-    .bind(record.organisation_cvr.as_deref())
-    .bind(record.organisation_name.as_deref())
-    .bind(record.it_system.as_deref())
-    .bind(record.on_behalf_of.as_deref())
-    .bind(record.action.as_str())
-    .bind(documents.as_str())
-    .bind(record.override_reason.as_deref())
-    .bind(record.outcome.as_str())
-    .fetch_one(&mut *connection)
-    .await?;
-    let followup_event_id = if order_followup {
-        let event_id = uuid::Uuid::new_v4().to_string();
-        let payload = serde_json::json!({
-            "event_id": event_id,
-            "time": record.time,
-            "patient_cpr": record.patient_cpr,
-            "professional_cpr": record.user_cpr,
-            "organisation": {
-                "sor": record.organisation_sor,
-                "cvr": record.organisation_cvr,
-                "name": record.organisation_name,
-            },
-            "on_behalf_of": record.on_behalf_of,
-            "action": record.action.as_str(),
-            "documents": record.documents,
-        });
-        let followup_id: i64 = sqlx::query_scalar(
+         action, documents, override_reason, outcome) VALUES {} RETURNING id",
+        values_rows(records.len(), RECORD_COLUMNS, 1)
+    );
+    let mut query = sqlx::query_scalar::<DB, i64>(&sql);
+    for ((record, _), documents) in records.iter().zip(&documents) {
+        query = query
+            .bind(record.time.as_str())
+            .bind(record.patient_cpr.as_str())
+            .bind(record.user_cpr.as_deref())
+            .bind(record.user_name.as_deref())
+            .bind(record.user_role.as_str())
+            .bind(record.organisation_sor.as_deref())
+            .bind(record.organisation_cvr.as_deref())
+            .bind(record.organisation_name.as_deref())
+            .bind(record.it_system.as_deref())
+            .bind(record.on_behalf_of.as_deref())
+            .bind(record.action.as_str())
+            .bind(documents.as_str())
+            .bind(record.override_reason.as_deref())
+            .bind(record.outcome.as_str());
+    }
+    let mut record_ids = query.fetch_all(&mut *connection).await?;
+    if record_ids.len() != records.len() {
+        return Err(AuditError::Corrupt(format!(
+            "{} access records inserted, {} ids returned",
+            records.len(),
+            record_ids.len()
+        )));
+    }
+    // The rows take their ids as the statement inserts them, in the order of its VALUES list
+    // (the identity or rowid grows with each); RETURNING promises no order of its own.
+    record_ids.sort_unstable();
+
+    // The follow-ups: (record's index, event id, payload).
+    let followups: Vec<(usize, String, String)> = records
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, order_followup))| *order_followup)
+        .map(|(index, (record, _))| {
+            let event_id = uuid::Uuid::new_v4().to_string();
+            let payload = followup_payload(record, &event_id);
+            (index, event_id, payload)
+        })
+        .collect();
+    let mut followup_ids = std::collections::HashMap::with_capacity(followups.len());
+    if !followups.is_empty() {
+        const FOLLOWUP_COLUMNS_BOUND: usize = 7;
+        let sql = format!(
             "INSERT INTO followup_outbox (event_id, access_record_id, patient_cpr, payload, \
-             state, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, 'pending', 0, $5) \
-             RETURNING id",
-        )
-        .bind(event_id.as_str())
-        .bind(record_id)
-        .bind(record.patient_cpr.as_str())
-        .bind(payload.to_string())
-        .bind(record.time.as_str())
-        .fetch_one(&mut *connection)
-        .await?;
-        enqueue_head::<DB>(
-            &mut *connection,
-            &record.patient_cpr,
-            followup_id,
-            &record.time,
-        )
-        .await?;
-        Some(event_id)
-    } else {
-        None
-    };
-    Ok(RecordedAccess {
-        record_id,
-        followup_event_id,
+             state, attempts, next_attempt_at) VALUES {} RETURNING id, event_id",
+            values_rows(followups.len(), FOLLOWUP_COLUMNS_BOUND, 1)
+        );
+        let mut query = sqlx::query(&sql);
+        for (index, event_id, payload) in &followups {
+            let record = records[*index].0;
+            query = query
+                .bind(event_id.as_str())
+                .bind(record_ids[*index])
+                .bind(record.patient_cpr.as_str())
+                .bind(payload.as_str())
+                .bind("pending")
+                .bind(0i64)
+                .bind(record.time.as_str());
+        }
+        for row in query.fetch_all(&mut *connection).await? {
+            followup_ids.insert(
+                row.try_get::<String, _>("event_id")?,
+                row.try_get::<i64, _>("id")?,
+            );
+        }
+        // Each patient's first follow-up of the chunk becomes its head unless it has one:
+        // a head is the oldest pending follow-up, and an existing one is older.
+        let mut heads: Vec<(&str, i64, &str)> = Vec::new();
+        for (index, event_id, _) in &followups {
+            let record = records[*index].0;
+            if heads.iter().any(|(cpr, _, _)| *cpr == record.patient_cpr) {
+                continue;
+            }
+            let followup_id = followup_ids.get(event_id).copied().ok_or_else(|| {
+                AuditError::Corrupt(format!("follow-up {event_id} inserted without an id"))
+            })?;
+            heads.push((
+                record.patient_cpr.as_str(),
+                followup_id,
+                record.time.as_str(),
+            ));
+        }
+        enqueue_heads::<DB>(&mut *connection, &heads).await?;
+    }
+    let mut recorded: Vec<RecordedAccess> = record_ids
+        .into_iter()
+        .map(|record_id| RecordedAccess {
+            record_id,
+            followup_event_id: None,
+        })
+        .collect();
+    for (index, event_id, _) in followups {
+        recorded[index].followup_event_id = Some(event_id);
+    }
+    Ok(recorded)
+}
+
+/// The JSON a follow-up delivers (INTERFACE.md, "Treatment-relation follow-up").
+fn followup_payload(record: &AccessRecord, event_id: &str) -> String {
+    serde_json::json!({
+        "event_id": event_id,
+        "time": record.time,
+        "patient_cpr": record.patient_cpr,
+        "professional_cpr": record.user_cpr,
+        "organisation": {
+            "sor": record.organisation_sor,
+            "cvr": record.organisation_cvr,
+            "name": record.organisation_name,
+        },
+        "on_behalf_of": record.on_behalf_of,
+        "action": record.action.as_str(),
+        "documents": record.documents,
     })
+    .to_string()
 }
 
 #[cfg(test)]

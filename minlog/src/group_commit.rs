@@ -234,13 +234,15 @@ mod tests {
                 .collect();
             let mut records_total = 0;
             let mut ids = std::collections::BTreeSet::new();
+            let mut ids_by_event = std::collections::BTreeSet::new();
             for task in tasks {
                 let (records, recorded) = task.await.unwrap();
                 assert_eq!(records.len(), recorded.len());
                 records_total += records.len();
                 for ((record, _), recorded) in records.iter().zip(&recorded) {
                     assert!(ids.insert(recorded.record_id), "a record id answered twice");
-                    assert!(recorded.followup_event_id.is_some());
+                    let event_id = recorded.followup_event_id.clone().unwrap();
+                    assert!(ids_by_event.insert(event_id), "an event id answered twice");
                     let stored = store
                         .test_rows(&format!(
                             "SELECT patient_cpr, id, documents FROM access_record WHERE id = {}",
@@ -253,6 +255,41 @@ mod tests {
                 }
             }
             assert_eq!(store.access_count().await.unwrap(), records_total as u64);
+            // Every follow-up belongs to its own record's patient, and each patient's head is
+            // its oldest pending follow-up (the multi-row inserts matched ids to rows).
+            let mismatched = store
+                .test_rows(
+                    "SELECT o.event_id, o.id, r.patient_cpr FROM followup_outbox AS o \
+                     JOIN access_record AS r ON r.id = o.access_record_id \
+                     WHERE r.patient_cpr <> o.patient_cpr \
+                     OR o.payload NOT LIKE '%' || r.patient_cpr || '%'",
+                )
+                .await;
+            assert!(mismatched.is_empty(), "{mismatched:?}");
+            let followups = store
+                .test_rows("SELECT event_id, access_record_id, patient_cpr FROM followup_outbox")
+                .await;
+            assert_eq!(followups.len(), records_total);
+            assert!(
+                followups
+                    .iter()
+                    .all(|(event_id, _, _)| ids_by_event.contains(event_id))
+            );
+            let heads = store
+                .test_rows(
+                    "SELECT patient_cpr, followup_id, next_attempt_at FROM followup_head \
+                     ORDER BY patient_cpr",
+                )
+                .await;
+            let oldest = store
+                .test_rows(
+                    "SELECT o.patient_cpr, MIN(o.id), MIN(o.patient_cpr) FROM followup_outbox AS o \
+                     WHERE o.state = 'pending' GROUP BY o.patient_cpr ORDER BY o.patient_cpr",
+                )
+                .await;
+            let head_ids: Vec<(&str, i64)> = heads.iter().map(|h| (h.0.as_str(), h.1)).collect();
+            let oldest_ids: Vec<(&str, i64)> = oldest.iter().map(|o| (o.0.as_str(), o.1)).collect();
+            assert_eq!(head_ids, oldest_ids);
             let commits = store.committer.commits();
             assert!(
                 commits < requests as u64,

@@ -14,7 +14,7 @@
 //!   stop a patient's follow-ups for good); the dead one stays listed for operations.
 //! - **Heads are indexed**: table `followup_head` holds, for every patient with pending
 //!   follow-ups, the id and `next_attempt_at` of the oldest. It changes in the same
-//!   transaction as the follow-ups it summarises ([`enqueue_head`], [`refresh_heads`]), so a
+//!   transaction as the follow-ups it summarises ([`enqueue_heads`], [`refresh_heads`]), so a
 //!   claim reads only the due heads (an index range), never the queues behind them: a long
 //!   BRS outage makes the backlog grow, not the cost of each claim. Being derived, it can be
 //!   rebuilt from the outbox at any time ([`AuditStore::rebuild_followup_heads`]).
@@ -24,7 +24,7 @@
 //!   (at-least-once). The claim is one `UPDATE followup_head … WHERE patient_cpr IN (SELECT …)
 //!   RETURNING`; on PostgreSQL, where several instances claim from one outbox, the inner
 //!   select takes `FOR UPDATE SKIP LOCKED` (instances claiming together take different heads)
-//!   and `record_access` locks the patient's head row ([`enqueue_head`]); SQLite's single
+//!   and `record_access` locks the patient's head row ([`enqueue_heads`]); SQLite's single
 //!   writer does both for us.
 //! - **Settling is batched**: [`AuditStore::settle_followups`] records many attempts' outcomes
 //!   and their patients' new heads in one transaction (one durable commit), each exactly as
@@ -217,20 +217,21 @@ fn bounded_error(text: &str) -> &str {
     }
 }
 
-/// Makes a just-committed follow-up its patient's head, unless the patient already has one
-/// (then it waits behind it). Runs inside the transaction that inserts the follow-up.
+/// Makes each of `heads` (patient, follow-up id, next attempt) its patient's head unless the
+/// patient already has one (an older pending follow-up: then it waits behind it), in one
+/// statement; at most one entry per patient (PostgreSQL refuses a statement whose conflict
+/// clause meets its own row twice). Runs inside the transaction that inserts the follow-ups.
 ///
 /// The upsert's `DO UPDATE … WHERE false` changes nothing but, unlike `DO NOTHING`, locks an
 /// existing head row on PostgreSQL until this transaction ends: a concurrent settle of that
 /// head (which deletes it and picks the oldest pending follow-up it can see) then waits for
 /// this commit and sees the new follow-up, instead of deleting the head while this follow-up
-/// is invisible to it and leaving it without one. SQLite's single writer needs no lock; the
+/// is invisible to it and leaving it without one. The rows are locked in the order given (the
+/// group committer gives them in patient order). SQLite's single writer needs no lock; the
 /// statement means the same there.
-pub(crate) async fn enqueue_head<DB>(
+pub(crate) async fn enqueue_heads<DB>(
     connection: &mut DB::Connection,
-    patient_cpr: &str,
-    followup_id: i64,
-    next_attempt_at: &str,
+    heads: &[(&str, i64, &str)],
 ) -> Result<(), AuditError>
 where
     DB: Backend,
@@ -240,16 +241,23 @@ where
     for<'q> Option<&'q str>: Encode<'q, DB>,
     i64: for<'q> Encode<'q, DB> + Type<DB>,
 {
-    sqlx::query(
-        "INSERT INTO followup_head (patient_cpr, followup_id, next_attempt_at) VALUES ($1, $2, $3) \
+    if heads.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO followup_head (patient_cpr, followup_id, next_attempt_at) VALUES {} \
          ON CONFLICT (patient_cpr) DO UPDATE SET followup_id = followup_head.followup_id \
          WHERE false",
-    )
-    .bind(patient_cpr)
-    .bind(followup_id)
-    .bind(next_attempt_at)
-    .execute(connection)
-    .await?;
+        values_rows(heads.len(), 3, 1)
+    );
+    let mut query = sqlx::query(&sql);
+    for (patient_cpr, followup_id, next_attempt_at) in heads {
+        query = query
+            .bind(*patient_cpr)
+            .bind(*followup_id)
+            .bind(*next_attempt_at);
+    }
+    query.execute(connection).await?;
     Ok(())
 }
 
@@ -307,7 +315,7 @@ fn placeholders(count: usize, first: usize) -> String {
 }
 
 /// `($first, …), (…), …`: `rows` rows of `width` numbered placeholders for a `VALUES` list.
-fn values_rows(rows: usize, width: usize, first: usize) -> String {
+pub(crate) fn values_rows(rows: usize, width: usize, first: usize) -> String {
     (0..rows)
         .map(|row| format!("({})", placeholders(width, first + row * width)))
         .collect::<Vec<_>>()
