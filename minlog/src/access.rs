@@ -213,7 +213,7 @@ where
         records: &[(&AccessRecord, bool)],
     ) -> Result<Vec<RecordedAccess>, AuditError> {
         let _writing = self.writing().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         if let Some(sql) = DB::BEFORE_RECORD {
             sqlx::query(sql).execute(&mut *tx).await?;
         }
@@ -405,7 +405,7 @@ where
         .enumerate()
         .filter(|(_, (_, order_followup))| *order_followup)
         .map(|(index, (record, _))| {
-            let event_id = uuid::Uuid::new_v4().to_string();
+            let event_id = uuid::Uuid::now_v7().to_string();
             let payload = followup_payload(record, &event_id);
             (index, event_id, payload)
         })

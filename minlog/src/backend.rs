@@ -93,7 +93,14 @@ impl Backend for sqlx::Postgres {
 
 /// The store's connections on one backend.
 pub(crate) struct Engine<DB: Database> {
+    /// Connections for reads.
     pub(crate) pool: Pool<DB>,
+    /// Connections for writes, each taken after [`Engine::writing`]. SQLite: one connection of
+    /// its own, so that every write runs on the connection that made the last one and finds
+    /// its page cache valid (SQLite empties a connection's cache when another connection
+    /// wrote since its last transaction: a group commit then read some 25 pages back from the
+    /// file before it could write). PostgreSQL: the same pool as reads.
+    pub(crate) writer: Pool<DB>,
     /// SQLite only: taken around every write, so that this process's writers (the group
     /// committer, the outbox worker, the forwarder) queue here, in order, instead of colliding
     /// on SQLite's one write lock, where the loser sleeps in the busy handler for 1, 2, 5,
@@ -106,6 +113,7 @@ impl<DB: Database> Clone for Engine<DB> {
     fn clone(&self) -> Self {
         Engine {
             pool: self.pool.clone(),
+            writer: self.writer.clone(),
             write_gate: self.write_gate.clone(),
         }
     }
@@ -157,7 +165,7 @@ where
         .bind(attempt.transaction.as_deref())
         .bind(attempt.fault_code.as_str())
         .bind(attempt.reason.as_str())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }

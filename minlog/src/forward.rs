@@ -212,7 +212,7 @@ where
         )
         .bind(store_id)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -234,7 +234,7 @@ where
         .bind(holder)
         .bind(lease_until)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await?;
         row.map(|row| {
             Ok(Cursor {
@@ -254,7 +254,7 @@ where
              WHERE id = 1 AND holder = $1",
         )
         .bind(holder)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -306,7 +306,7 @@ where
         )
         .bind(record_id)
         .bind(holder)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -323,7 +323,7 @@ where
         next_attempt_at: &str,
     ) -> Result<(), AuditError> {
         let _writing = self.writing().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         if dead {
             let moved = sqlx::query(
                 "UPDATE minlog_forward_cursor SET last_record_id = $1, attempts = 0, last_error = $2 \

@@ -162,15 +162,24 @@ impl AuditStore {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(|source| AuditError::Open {
                 path: path.display().to_string(),
                 source,
             })?;
         sqlx::migrate!("./migrations").run(&pool).await?;
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(|source| AuditError::Open {
+                path: path.display().to_string(),
+                source,
+            })?;
         Ok(AuditStore::with(Engines::Sqlite(Engine {
             pool,
+            writer,
             write_gate: Some(Arc::new(tokio::sync::Mutex::new(()))),
         })))
     }
@@ -197,6 +206,7 @@ impl AuditStore {
             .map_err(open_error)?;
         postgres_migrator().run(&pool).await?;
         Ok(AuditStore::with(Engines::Postgres(Engine {
+            writer: pool.clone(),
             pool,
             write_gate: None,
         })))
@@ -230,7 +240,10 @@ impl AuditStore {
 
     /// Closes the store's connections (waits for those in use to be returned).
     pub async fn close(&self) {
-        dispatch!(self, e => e.pool.close().await)
+        dispatch!(self, e => {
+            e.writer.close().await;
+            e.pool.close().await
+        })
     }
 
     /// On PostgreSQL, the bytes the named tables of this store's schema take with their

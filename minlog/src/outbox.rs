@@ -535,7 +535,7 @@ where
         limit: u32,
     ) -> Result<Vec<ClaimedFollowup>, AuditError> {
         let _writing = self.writing().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let heads = sqlx::query(&format!(
             "UPDATE followup_head SET next_attempt_at = $1 \
              WHERE patient_cpr IN ( \
@@ -612,7 +612,7 @@ where
             return Ok(Vec::new());
         }
         let _writing = self.writing().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         if let Some(lock) = DB::HEADS_LOCK {
             // Lock the heads in patient order, as access-record commits do (see
             // `group_commit`), before any of them is touched: two transactions that both
@@ -703,7 +703,7 @@ where
     /// patient's first follow-up (and head) between this delete and this insert.
     async fn rebuild_followup_heads(&self) -> Result<u64, AuditError> {
         let _writing = self.writing().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query("DELETE FROM followup_head")
             .execute(&mut *tx)
             .await?;
