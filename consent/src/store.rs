@@ -99,8 +99,12 @@ impl ConsentStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full);
+        // No ping before each hand-out (sqlx's default): a SQLite connection is a file opened by
+        // this process, which a ping cannot find broken, and the ping is one more round trip to
+        // the connection's worker thread each time — under load, one more wait for a CPU.
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(open_error)?;

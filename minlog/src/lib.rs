@@ -160,8 +160,12 @@ impl AuditStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true);
+        // No ping before each hand-out (sqlx's default): a SQLite connection is a file opened by
+        // this process, which a ping cannot find broken, and the ping is one more round trip to
+        // the connection's worker thread each time — under load, one more wait for a CPU.
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await
             .map_err(|source| AuditError::Open {
@@ -171,6 +175,7 @@ impl AuditStore {
         sqlx::migrate!("./migrations").run(&pool).await?;
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(|source| AuditError::Open {

@@ -111,13 +111,18 @@ impl SqliteRegistryStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
+        // No ping before each hand-out (sqlx's default): a SQLite connection is a file opened by
+        // this process, which a ping cannot find broken, and the ping is one more round trip to
+        // the connection's worker thread each time — under load, one more wait for a CPU.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(config.read_connections_max.max(1))
+            .test_before_acquire(false)
             .connect_with(options.read_only(true))
             .await?;
         let engine = Engine {
