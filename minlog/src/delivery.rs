@@ -5,8 +5,9 @@
 //! ([`AuditStore::settle_followups`]): a 2xx answer delivers a follow-up; anything else
 //! (another status, a refused connection, a timeout) schedules a retry after
 //! [`retry_delay`], until [`DeliveryConfig::attempts_max`] attempts are spent and it is
-//! dead-lettered. Claiming, sending and settling overlap, and the attempts answered while the
-//! store was busy are settled together in one transaction (see `Pipeline`).
+//! dead-lettered. Claiming, sending and settling overlap: the attempts answered while the
+//! store was busy are settled together, and the free request slots refilled, in one
+//! transaction (see `Pipeline`).
 //!
 //! Invariants:
 //! - At least once: a follow-up is settled only after the receiver answered 2xx; a crash
@@ -31,8 +32,8 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
 use crate::outbox::{
-    AttemptOutcome, ClaimedFollowup, FollowupState, OutboxDepth, SETTLE_BATCH_MAX, Settled,
-    Settlement,
+    AttemptOutcome, ClaimRequest, ClaimedFollowup, FollowupState, OutboxDepth, SETTLE_BATCH_MAX,
+    Settled, Settlement,
 };
 use crate::{AuditError, AuditStore};
 
@@ -171,7 +172,6 @@ impl OutboxWorker {
             // What a previous process left is due now.
             due_maybe: true,
             store_paused_until: None,
-            claimed_last: false,
         };
         let signal = store.followup_signal();
         let task = tokio::spawn(pipeline.run(drain_requested, signal));
@@ -282,17 +282,22 @@ async fn read_answer_body(mut response: reqwest::Response) {
     }
 }
 
-/// What the store did (or failed to do) for the worker; one at a time, see [`Pipeline`].
-enum StoreDone {
-    Claimed {
-        asked: usize,
-        timeout: Duration,
-        claimed: Result<Vec<ClaimedFollowup>, AuditError>,
-    },
-    Settled {
-        batch: Vec<Settlement>,
-        settled: Result<Vec<Settled>, AuditError>,
-    },
+/// What the store did (or failed to do) for the worker: a settle of `batch` (which may be
+/// empty) and, when `claim` was asked, a claim after it, in one transaction; one at a time,
+/// see [`Pipeline`].
+struct StoreDone {
+    batch: Vec<Settlement>,
+    claim: Option<ClaimAsked>,
+    outcome: Result<(Vec<Settled>, Vec<ClaimedFollowup>), AuditError>,
+}
+
+/// A claim as the worker asked for it.
+#[derive(Clone, Copy)]
+struct ClaimAsked {
+    /// Free request slots: the most follow-ups asked for.
+    asked: usize,
+    /// Each claimed follow-up's request timeout.
+    timeout: Duration,
 }
 
 /// The worker's state: a pipeline in which claiming, sending and settling overlap.
@@ -304,9 +309,9 @@ enum StoreDone {
 /// rises. Claims refill free request slots as soon as the store is free, without waiting for
 /// the slowest request of a round.
 ///
-/// Claims and settles take turns, one store operation at a time: on SQLite they would only
-/// queue for the one writer lock (sleeping in its busy handler), and alternating keeps
-/// either from starving the other. A claim takes at most as many follow-ups as there are
+/// One store operation at a time, which settles everything answered and claims for the free
+/// request slots in one transaction: one durable commit and one turn at the store's writer
+/// (which the access records' group commits also wait for) instead of two. A claim takes at most as many follow-ups as there are
 /// free request slots, so each is sent at once and its lease (request timeout plus
 /// [`CLAIM_LEASE_MARGIN`]) covers its request and its settle as before; and never more than
 /// [`CLAIMED_MAX`] are held unsettled.
@@ -327,8 +332,6 @@ struct Pipeline {
     due_maybe: bool,
     /// No store operation before this (after one failed).
     store_paused_until: Option<Instant>,
-    /// Whether the last store operation was a claim: then a settle goes first.
-    claimed_last: bool,
 }
 
 impl Pipeline {
@@ -399,22 +402,28 @@ impl Pipeline {
     /// answered is settled, so that it is not sent again.
     async fn finish_drain(mut self) {
         self.in_flight.shutdown().await;
-        while let Some(joined) = self.store_op.join_next().await {
-            match joined {
-                // Too late to send them: the claims lapse.
-                Ok(StoreDone::Claimed { .. }) | Err(_) => {}
-                Ok(settled @ StoreDone::Settled { .. }) => self.store_done(settled),
+        // A store task that failed settled nothing: its attempts are made again.
+        while let Some(Ok(mut done)) = self.store_op.join_next().await {
+            // Too late to send what it claimed: those claims lapse.
+            if let Ok((_, claimed)) = &mut done.outcome {
+                claimed.clear();
             }
+            self.store_done(done);
         }
         if self.answered.is_empty() {
             return;
         }
         let batch = std::mem::take(&mut self.answered);
-        let settled = self
+        let outcome = self
             .store
             .settle_followups(&batch, self.courier.config.attempts_max)
-            .await;
-        self.store_done(StoreDone::Settled { batch, settled });
+            .await
+            .map(|settled| (settled, Vec::new()));
+        self.store_done(StoreDone {
+            batch,
+            claim: None,
+            outcome,
+        });
     }
 
     /// Nothing under way, nothing to settle, and nothing known to be due.
@@ -445,89 +454,93 @@ impl Pipeline {
         let claimable = DELIVERIES_IN_FLIGHT_MAX
             .saturating_sub(self.in_flight.len())
             .min(CLAIMED_MAX.saturating_sub(self.held()));
-        let wants_claim = self.due_maybe && claimable > 0;
-        if !self.answered.is_empty() && (self.claimed_last || !wants_claim) {
-            let batch = std::mem::take(&mut self.answered);
-            debug_assert!(
-                batch.len() <= SETTLE_BATCH_MAX,
-                "held follow-ups are bounded"
-            );
-            self.settling = batch.len();
-            let store = self.store.clone();
-            let attempts_max = self.courier.config.attempts_max;
-            self.store_op.spawn(async move {
-                let settled = store.settle_followups(&batch, attempts_max).await;
-                StoreDone::Settled { batch, settled }
-            });
-            self.claimed_last = false;
-            return;
-        }
-        if !wants_claim {
-            return;
-        }
-        // When flushing, each request's timeout shrinks to fit the deadline.
-        let timeout = match drain_deadline {
-            None => self.courier.config.request_timeout,
-            Some(deadline) => deadline
-                .saturating_duration_since(Instant::now())
-                .min(self.courier.config.request_timeout),
+        let claim = if self.due_maybe && claimable > 0 {
+            // When flushing, each request's timeout shrinks to fit the deadline.
+            let timeout = match drain_deadline {
+                None => self.courier.config.request_timeout,
+                Some(deadline) => deadline
+                    .saturating_duration_since(Instant::now())
+                    .min(self.courier.config.request_timeout),
+            };
+            if timeout.is_zero() {
+                self.due_maybe = false;
+                None
+            } else {
+                Some(ClaimAsked {
+                    asked: claimable,
+                    timeout,
+                })
+            }
+        } else {
+            None
         };
-        if timeout.is_zero() {
-            self.due_maybe = false;
+        if self.answered.is_empty() && claim.is_none() {
             return;
         }
+        let batch = std::mem::take(&mut self.answered);
+        debug_assert!(
+            batch.len() <= SETTLE_BATCH_MAX,
+            "held follow-ups are bounded"
+        );
+        self.settling = batch.len();
         let store = self.store.clone();
+        let attempts_max = self.courier.config.attempts_max;
         self.store_op.spawn(async move {
-            let now = OffsetDateTime::now_utc();
-            let lease_until = now + timeout + CLAIM_LEASE_MARGIN;
-            let limit = u32::try_from(claimable).unwrap_or(u32::MAX);
-            let claimed = store.claim_due_followups(now, lease_until, limit).await;
-            StoreDone::Claimed {
-                asked: claimable,
-                timeout,
-                claimed,
+            let request = claim.map(|claim| {
+                let now = OffsetDateTime::now_utc();
+                ClaimRequest {
+                    now,
+                    lease_until: now + claim.timeout + CLAIM_LEASE_MARGIN,
+                    limit: u32::try_from(claim.asked).unwrap_or(u32::MAX),
+                }
+            });
+            let outcome = store
+                .settle_and_claim_followups(&batch, attempts_max, request)
+                .await;
+            StoreDone {
+                batch,
+                claim,
+                outcome,
             }
         });
-        self.claimed_last = true;
     }
 
     fn store_done(&mut self, done: StoreDone) {
-        match done {
-            StoreDone::Claimed {
-                asked,
-                timeout,
-                claimed,
-            } => match claimed {
-                Ok(claimed) => {
-                    // A full claim suggests more is due; a short one that nothing is.
-                    self.due_maybe = claimed.len() >= asked;
-                    for followup in claimed {
-                        let courier = self.courier.clone();
-                        self.in_flight.spawn(courier.attempt(followup, timeout));
-                    }
+        self.settling = 0;
+        let StoreDone {
+            batch,
+            claim,
+            outcome,
+        } = done;
+        match outcome {
+            Ok((settled, claimed)) => {
+                if !batch.is_empty() {
+                    log_settled(&batch, &settled);
                 }
-                Err(error) => {
+                self.due_maybe = match claim {
+                    // The claim ran after the settle and saw the settled patients' next
+                    // follow-ups: a full claim suggests more is due, a short one that nothing is.
+                    Some(claim) => claimed.len() >= claim.asked,
+                    // Settling made the patients' next follow-ups their heads.
+                    None => !batch.is_empty() || self.due_maybe,
+                };
+                let timeout = claim.map_or(self.courier.config.request_timeout, |c| c.timeout);
+                for followup in claimed {
+                    let courier = self.courier.clone();
+                    self.in_flight.spawn(courier.attempt(followup, timeout));
+                }
+            }
+            Err(error) => {
+                if batch.is_empty() {
                     tracing::error!(%error, "cannot claim from the outbox; retrying");
-                    self.store_paused_until = Some(Instant::now() + STORE_ERROR_WAIT);
+                } else {
+                    tracing::error!(
+                        %error,
+                        attempts = batch.len(),
+                        "cannot settle delivery attempts; they are made again once their claims lapse"
+                    );
                 }
-            },
-            StoreDone::Settled { batch, settled } => {
-                self.settling = 0;
-                match settled {
-                    Ok(settled) => {
-                        log_settled(&batch, &settled);
-                        // Settling made the patients' next follow-ups their heads.
-                        self.due_maybe = true;
-                    }
-                    Err(error) => {
-                        tracing::error!(
-                            %error,
-                            attempts = batch.len(),
-                            "cannot settle delivery attempts; they are made again once their claims lapse"
-                        );
-                        self.store_paused_until = Some(Instant::now() + STORE_ERROR_WAIT);
-                    }
-                }
+                self.store_paused_until = Some(Instant::now() + STORE_ERROR_WAIT);
             }
         }
     }

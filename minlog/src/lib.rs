@@ -134,8 +134,8 @@ pub use access::{AccessAction, AccessOutcome, AccessRecord, RecordedAccess};
 pub use delivery::{DeliveryConfig, DeliveryError, FlushReport, OutboxWorker, retry_delay};
 pub use forward::{ForwardConfig, ForwardError, ForwardState, MinlogForwarder};
 pub use outbox::{
-    AttemptOutcome, ClaimedFollowup, FailedAttempt, Followup, FollowupState, OutboxDepth, Settled,
-    Settlement,
+    AttemptOutcome, ClaimRequest, ClaimedFollowup, FailedAttempt, Followup, FollowupState,
+    OutboxDepth, Settled, Settlement,
 };
 
 /// The PostgreSQL schema's migrations (`minlog/migrations-postgres/`). Their versions differ

@@ -30,6 +30,8 @@
 //!   and their patients' new heads in one transaction (one durable commit), each exactly as
 //!   if settled alone (only a pending follow-up changes). On PostgreSQL it first locks the
 //!   heads it changes in patient order, the order access-record commits lock them in.
+//!   [`AuditStore::settle_and_claim_followups`] claims in the same transaction, after the
+//!   settle, so the delivery worker takes one turn at the writer per round, not two.
 //! - On PostgreSQL two accesses to one patient that commit at the same moment (through two
 //!   instances) are delivered in the order their follow-ups became the head, which is one of
 //!   the orders they committed in; accesses one after another are delivered in that order.
@@ -336,6 +338,58 @@ pub(crate) struct FailedRow<'a> {
     retry_at: String,
 }
 
+/// The rows that settle `settlements`: the first settlement of each follow-up only (a later
+/// one of the same follow-up in one batch would find it no longer pending).
+fn settlement_rows(
+    settlements: &[Settlement],
+) -> Result<(Vec<DeliveredRow<'_>>, Vec<FailedRow<'_>>), AuditError> {
+    let mut first_of_event = std::collections::HashSet::new();
+    let mut delivered = Vec::new();
+    let mut failed = Vec::new();
+    for settlement in settlements {
+        if !first_of_event.insert(settlement.event_id.as_str()) {
+            continue;
+        }
+        let at = format_time(settlement.at)?;
+        match &settlement.outcome {
+            AttemptOutcome::Delivered => delivered.push(DeliveredRow {
+                event_id: &settlement.event_id,
+                at,
+            }),
+            AttemptOutcome::Failed { error, retry_at } => failed.push(FailedRow {
+                event_id: &settlement.event_id,
+                at,
+                error: bounded_error(error),
+                retry_at: format_time(*retry_at)?,
+            }),
+        }
+    }
+    Ok((delivered, failed))
+}
+
+/// What became of each of `settlements`, in their order, from the follow-ups the store
+/// `changed`: each changed one is reported once, at its first settlement.
+fn report_settled(settlements: &[Settlement], changed: Vec<(String, Settled)>) -> Vec<Settled> {
+    let changed: std::collections::HashMap<String, Settled> = changed.into_iter().collect();
+    let mut reported = std::collections::HashSet::new();
+    settlements
+        .iter()
+        .map(|settlement| match changed.get(&settlement.event_id) {
+            Some(outcome) if reported.insert(settlement.event_id.as_str()) => *outcome,
+            _ => Settled::NotPending,
+        })
+        .collect()
+}
+
+/// A claim made together with a settle ([`AuditStore::settle_and_claim_followups`]): what
+/// [`AuditStore::claim_due_followups`] takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimRequest {
+    pub now: OffsetDateTime,
+    pub lease_until: OffsetDateTime,
+    pub limit: u32,
+}
+
 impl AuditStore {
     /// Claims up to `limit` due follow-ups, at most one per patient (each patient's oldest
     /// pending one, if its `next_attempt_at <= now`), longest due first, and keeps them from
@@ -425,44 +479,51 @@ impl AuditStore {
         Ok(settled)
     }
 
+    /// Settles `settlements` as [`AuditStore::settle_followups`] does and then, when `claim`
+    /// is given, claims as [`AuditStore::claim_due_followups`] does, in one transaction: one
+    /// durable commit and one turn at the store's writer instead of two. The patients whose
+    /// follow-ups this settles can have their next ones claimed by the same call.
+    pub async fn settle_and_claim_followups(
+        &self,
+        settlements: &[Settlement],
+        attempts_max: u32,
+        claim: Option<ClaimRequest>,
+    ) -> Result<(Vec<Settled>, Vec<ClaimedFollowup>), AuditError> {
+        debug_assert!(attempts_max >= 1);
+        let Some(claim) = claim else {
+            return Ok((
+                self.settle_followups(settlements, attempts_max).await?,
+                Vec::new(),
+            ));
+        };
+        debug_assert!(
+            claim.lease_until > claim.now,
+            "a claim must outlast its start"
+        );
+        let now = format_time(claim.now)?;
+        let lease_until = format_time(claim.lease_until)?;
+        let limit = claim.limit.clamp(1, LIST_LIMIT_MAX);
+        // All but the last batch alone (the worker never holds more than one batch).
+        let last_start = settlements.len().saturating_sub(1) / SETTLE_BATCH_MAX * SETTLE_BATCH_MAX;
+        let (earlier, last) = settlements.split_at(last_start);
+        let mut settled = self.settle_followups(earlier, attempts_max).await?;
+        let (delivered, failed) = settlement_rows(last)?;
+        let (changed, claimed) = dispatch!(self, e => e
+            .settle_and_claim(&delivered, &failed, attempts_max, Some((&now, &lease_until, limit)))
+            .await)?;
+        settled.extend(report_settled(last, changed));
+        Ok((settled, claimed))
+    }
+
     async fn settle_batch(
         &self,
         settlements: &[Settlement],
         attempts_max: u32,
     ) -> Result<Vec<Settled>, AuditError> {
-        let mut first_of_event = std::collections::HashSet::new();
-        let mut delivered = Vec::new();
-        let mut failed = Vec::new();
-        for settlement in settlements {
-            if !first_of_event.insert(settlement.event_id.as_str()) {
-                continue;
-            }
-            let at = format_time(settlement.at)?;
-            match &settlement.outcome {
-                AttemptOutcome::Delivered => delivered.push(DeliveredRow {
-                    event_id: &settlement.event_id,
-                    at,
-                }),
-                AttemptOutcome::Failed { error, retry_at } => failed.push(FailedRow {
-                    event_id: &settlement.event_id,
-                    at,
-                    error: bounded_error(error),
-                    retry_at: format_time(*retry_at)?,
-                }),
-            }
-        }
-        let changed: std::collections::HashMap<String, Settled> =
-            dispatch!(self, e => e.settle_followups(&delivered, &failed, attempts_max).await)?
-                .into_iter()
-                .collect();
-        let mut reported = std::collections::HashSet::new();
-        Ok(settlements
-            .iter()
-            .map(|settlement| match changed.get(&settlement.event_id) {
-                Some(outcome) if reported.insert(settlement.event_id.as_str()) => *outcome,
-                _ => Settled::NotPending,
-            })
-            .collect())
+        let (delivered, failed) = settlement_rows(settlements)?;
+        let changed =
+            dispatch!(self, e => e.settle_followups(&delivered, &failed, attempts_max).await)?;
+        Ok(report_settled(settlements, changed))
     }
 
     /// When the next follow-up becomes claimable (the earliest head), or `None` when nothing
@@ -536,6 +597,18 @@ where
     ) -> Result<Vec<ClaimedFollowup>, AuditError> {
         let _writing = self.writing().await;
         let mut tx = self.writer.begin().await?;
+        let claimed = Self::claim_in(&mut tx, now, lease_until, limit).await?;
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    /// The claim of [`AuditStore::claim_due_followups`], in the caller's transaction.
+    async fn claim_in(
+        tx: &mut DB::Connection,
+        now: &str,
+        lease_until: &str,
+        limit: u32,
+    ) -> Result<Vec<ClaimedFollowup>, AuditError> {
         let heads = sqlx::query(&format!(
             "UPDATE followup_head SET next_attempt_at = $1 \
              WHERE patient_cpr IN ( \
@@ -558,7 +631,6 @@ where
         })
         .collect::<Result<Vec<(i64, String)>, AuditError>>()?;
         if heads.is_empty() {
-            tx.commit().await?;
             return Ok(Vec::new());
         }
         let leased = format!(
@@ -593,8 +665,7 @@ where
                 patient_cpr.as_str()
             })
             .collect();
-        refresh_heads::<DB>(&mut tx, &stale).await?;
-        tx.commit().await?;
+        refresh_heads::<DB>(&mut *tx, &stale).await?;
         // RETURNING gives no order; oldest first reads best in logs and tests.
         claimed.sort_by_key(|(id, _)| *id);
         Ok(claimed.into_iter().map(|(_, followup)| followup).collect())
@@ -613,6 +684,46 @@ where
         }
         let _writing = self.writing().await;
         let mut tx = self.writer.begin().await?;
+        let changed = Self::settle_in(&mut tx, delivered, failed, attempts_max).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// Settles `delivered` and `failed` (when there are any), then claims as
+    /// [`Engine::claim_in`] does when `claim` (now, lease end, limit) is given: one transaction,
+    /// one durable commit for both. The settled patients' next follow-ups can be claimed by
+    /// the same transaction.
+    async fn settle_and_claim(
+        &self,
+        delivered: &[DeliveredRow<'_>],
+        failed: &[FailedRow<'_>],
+        attempts_max: u32,
+        claim: Option<(&str, &str, u32)>,
+    ) -> Result<(Vec<(String, Settled)>, Vec<ClaimedFollowup>), AuditError> {
+        let _writing = self.writing().await;
+        let mut tx = self.writer.begin().await?;
+        let changed = if delivered.is_empty() && failed.is_empty() {
+            Vec::new()
+        } else {
+            Self::settle_in(&mut tx, delivered, failed, attempts_max).await?
+        };
+        let claimed = match claim {
+            Some((now, lease_until, limit)) => {
+                Self::claim_in(&mut tx, now, lease_until, limit).await?
+            }
+            None => Vec::new(),
+        };
+        tx.commit().await?;
+        Ok((changed, claimed))
+    }
+
+    /// The settle of [`Engine::settle_followups`], in the caller's transaction.
+    async fn settle_in(
+        tx: &mut DB::Connection,
+        delivered: &[DeliveredRow<'_>],
+        failed: &[FailedRow<'_>],
+        attempts_max: u32,
+    ) -> Result<Vec<(String, Settled)>, AuditError> {
         if let Some(lock) = DB::HEADS_LOCK {
             // Lock the heads in patient order, as access-record commits do (see
             // `group_commit`), before any of them is touched: two transactions that both
@@ -686,8 +797,7 @@ where
             }
         }
         let patients: Vec<&str> = patients.iter().map(String::as_str).collect();
-        refresh_heads::<DB>(&mut tx, &patients).await?;
-        tx.commit().await?;
+        refresh_heads::<DB>(&mut *tx, &patients).await?;
         Ok(changed)
     }
 
@@ -1138,6 +1248,84 @@ mod tests {
                     dead: 6
                 }
             );
+        }
+    }
+
+    /// One call settles and claims: the settled patients' next follow-ups are claimed at once,
+    /// a failed one's patient waits for its retry, and each settlement is reported as alone.
+    #[tokio::test]
+    async fn a_settle_and_claim_claims_what_the_settle_made_due() {
+        for backing in crate::testing::backings().await {
+            let store = backing.open().await;
+            let patients = ["0101700013", "0201919990"];
+            let mut queues: Vec<Vec<String>> = vec![Vec::new(); patients.len()];
+            for _ in 0..3 {
+                for (queue, patient) in queues.iter_mut().zip(patients) {
+                    queue.push(order(&store, patient).await);
+                }
+            }
+            let now = T0 + Duration::from_secs(1);
+            let request = |limit| {
+                Some(ClaimRequest {
+                    now,
+                    lease_until: now + LEASE,
+                    limit,
+                })
+            };
+            let first = claim(&store, now).await;
+            assert_eq!(first.len(), 2);
+            let batch: Vec<Settlement> = first.iter().map(|id| delivered(id, now)).collect();
+            let (settled, claimed) = store
+                .settle_and_claim_followups(&batch, 20, request(10))
+                .await
+                .unwrap();
+            assert_eq!(settled, [Settled::Delivered, Settled::Delivered]);
+            let mut claimed: Vec<String> = claimed.into_iter().map(|c| c.event_id).collect();
+            claimed.sort();
+            let mut expected = vec![queues[0][1].clone(), queues[1][1].clone()];
+            expected.sort();
+            assert_eq!(
+                claimed, expected,
+                "each patient's second, claimed with the settle"
+            );
+
+            // Patient 0's second is delivered, patient 1's fails and is retried in a minute.
+            let batch = [
+                delivered(&queues[0][1], now),
+                failed(&queues[1][1], now, now + Duration::from_secs(60)),
+                delivered(&queues[0][1], now),
+            ];
+            let (settled, claimed) = store
+                .settle_and_claim_followups(&batch, 20, request(10))
+                .await
+                .unwrap();
+            assert_eq!(
+                settled,
+                [
+                    Settled::Delivered,
+                    Settled::Failed(FailedAttempt {
+                        state: FollowupState::Pending,
+                        attempts: 1,
+                    }),
+                    Settled::NotPending,
+                ]
+            );
+            let claimed: Vec<String> = claimed.into_iter().map(|c| c.event_id).collect();
+            assert_eq!(claimed, [queues[0][2].clone()]);
+
+            // Nothing to settle and nothing due: nothing happens.
+            let (settled, claimed) = store
+                .settle_and_claim_followups(&[], 20, request(10))
+                .await
+                .unwrap();
+            assert!(settled.is_empty() && claimed.is_empty());
+            // The failed one comes back when its retry is due.
+            store
+                .settle_followups(&[delivered(&queues[0][2], now)], 20)
+                .await
+                .unwrap();
+            let retried = claim(&store, now + Duration::from_secs(61)).await;
+            assert_eq!(retried, [queues[1][1].clone()]);
         }
     }
 
