@@ -333,137 +333,117 @@ where
     for<'r> &'r str: ColumnIndex<DB::Row>,
     usize: ColumnIndex<DB::Row>,
 {
+    const RECORD_COLUMNS: usize = 14;
     let mut recorded = Vec::with_capacity(records.len());
     for chunk in records.chunks(INSERT_RECORDS_MAX) {
-        recorded.extend(insert_chunk::<DB>(&mut *connection, chunk).await?);
-    }
-    Ok(recorded)
-}
-
-/// One chunk of [`insert_accesses`].
-async fn insert_chunk<DB>(
-    connection: &mut DB::Connection,
-    records: &[(&AccessRecord, bool)],
-) -> Result<Vec<RecordedAccess>, AuditError>
-where
-    DB: Backend,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    String: for<'r> Decode<'r, DB> + Type<DB>,
-    i64: for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB> + Type<DB>,
-    for<'r> &'r str: ColumnIndex<DB::Row>,
-    usize: ColumnIndex<DB::Row>,
-{
-    const RECORD_COLUMNS: usize = 14;
-    let documents = records
-        .iter()
-        .map(|(record, _)| serde_json::to_string(&record.documents))
-        .collect::<Result<Vec<String>, _>>()
-        .map_err(|e| AuditError::Corrupt(e.to_string()))?;
-    let sql = format!(
-        "INSERT INTO access_record (time, patient_cpr, user_cpr, user_name, user_role, \
-         organisation_sor, organisation_cvr, organisation_name, it_system, on_behalf_of, \
-         action, documents, override_reason, outcome) VALUES {} RETURNING id",
-        values_rows(records.len(), RECORD_COLUMNS, 1)
-    );
-    let mut query = sqlx::query_scalar::<DB, i64>(&sql);
-    for ((record, _), documents) in records.iter().zip(&documents) {
-        query = query
-            .bind(record.time.as_str())
-            .bind(record.patient_cpr.as_str())
-            .bind(record.user_cpr.as_deref())
-            .bind(record.user_name.as_deref())
-            .bind(record.user_role.as_str())
-            .bind(record.organisation_sor.as_deref())
-            .bind(record.organisation_cvr.as_deref())
-            .bind(record.organisation_name.as_deref())
-            .bind(record.it_system.as_deref())
-            .bind(record.on_behalf_of.as_deref())
-            .bind(record.action.as_str())
-            .bind(documents.as_str())
-            .bind(record.override_reason.as_deref())
-            .bind(record.outcome.as_str());
-    }
-    let mut record_ids = query.fetch_all(&mut *connection).await?;
-    if record_ids.len() != records.len() {
-        return Err(AuditError::Corrupt(format!(
-            "{} access records inserted, {} ids returned",
-            records.len(),
-            record_ids.len()
-        )));
-    }
-    // The rows take their ids as the statement inserts them, in the order of its VALUES list
-    // (the identity or rowid grows with each); RETURNING promises no order of its own.
-    record_ids.sort_unstable();
-
-    // The follow-ups: (record's index, event id, payload).
-    let followups: Vec<(usize, String, String)> = records
-        .iter()
-        .enumerate()
-        .filter(|(_, (_, order_followup))| *order_followup)
-        .map(|(index, (record, _))| {
-            let event_id = uuid::Uuid::now_v7().to_string();
-            let payload = followup_payload(record, &event_id);
-            (index, event_id, payload)
-        })
-        .collect();
-    let mut followup_ids = std::collections::HashMap::with_capacity(followups.len());
-    if !followups.is_empty() {
-        const FOLLOWUP_COLUMNS_BOUND: usize = 7;
+        let documents = chunk
+            .iter()
+            .map(|(record, _)| serde_json::to_string(&record.documents))
+            .collect::<Result<Vec<String>, _>>()
+            .map_err(|e| AuditError::Corrupt(e.to_string()))?;
         let sql = format!(
-            "INSERT INTO followup_outbox (event_id, access_record_id, patient_cpr, payload, \
-             state, attempts, next_attempt_at) VALUES {} RETURNING id, event_id",
-            values_rows(followups.len(), FOLLOWUP_COLUMNS_BOUND, 1)
+            "INSERT INTO access_record (time, patient_cpr, user_cpr, user_name, user_role, \
+             organisation_sor, organisation_cvr, organisation_name, it_system, on_behalf_of, \
+             action, documents, override_reason, outcome) VALUES {} RETURNING id",
+            values_rows(chunk.len(), RECORD_COLUMNS, 1)
         );
-        let mut query = sqlx::query(&sql);
-        for (index, event_id, payload) in &followups {
-            let record = records[*index].0;
+        let mut query = sqlx::query_scalar::<DB, i64>(&sql);
+        for ((record, _), documents) in chunk.iter().zip(&documents) {
             query = query
-                .bind(event_id.as_str())
-                .bind(record_ids[*index])
+                .bind(record.time.as_str())
                 .bind(record.patient_cpr.as_str())
-                .bind(payload.as_str())
-                .bind("pending")
-                .bind(0i64)
-                .bind(record.time.as_str());
+                .bind(record.user_cpr.as_deref())
+                .bind(record.user_name.as_deref())
+                .bind(record.user_role.as_str())
+                .bind(record.organisation_sor.as_deref())
+                .bind(record.organisation_cvr.as_deref())
+                .bind(record.organisation_name.as_deref())
+                .bind(record.it_system.as_deref())
+                .bind(record.on_behalf_of.as_deref())
+                .bind(record.action.as_str())
+                .bind(documents.as_str())
+                .bind(record.override_reason.as_deref())
+                .bind(record.outcome.as_str());
         }
-        for row in query.fetch_all(&mut *connection).await? {
-            followup_ids.insert(
-                row.try_get::<String, _>("event_id")?,
-                row.try_get::<i64, _>("id")?,
+        let mut record_ids = query.fetch_all(&mut *connection).await?;
+        if record_ids.len() != chunk.len() {
+            return Err(AuditError::Corrupt(format!(
+                "{} access records inserted, {} ids returned",
+                chunk.len(),
+                record_ids.len()
+            )));
+        }
+        // The rows take their ids as the statement inserts them, in the order of its VALUES list
+        // (the identity or rowid grows with each); RETURNING promises no order of its own.
+        record_ids.sort_unstable();
+
+        // The follow-ups: (record's index, event id, payload).
+        let followups: Vec<(usize, String, String)> = chunk
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, order_followup))| *order_followup)
+            .map(|(index, (record, _))| {
+                let event_id = uuid::Uuid::now_v7().to_string();
+                let payload = followup_payload(record, &event_id);
+                (index, event_id, payload)
+            })
+            .collect();
+        let mut followup_ids = std::collections::HashMap::with_capacity(followups.len());
+        if !followups.is_empty() {
+            const FOLLOWUP_COLUMNS_BOUND: usize = 7;
+            let sql = format!(
+                "INSERT INTO followup_outbox (event_id, access_record_id, patient_cpr, payload, \
+                 state, attempts, next_attempt_at) VALUES {} RETURNING id, event_id",
+                values_rows(followups.len(), FOLLOWUP_COLUMNS_BOUND, 1)
             );
-        }
-        // Each patient's first follow-up of the chunk becomes its head unless it has one:
-        // a head is the oldest pending follow-up, and an existing one is older.
-        let mut heads: Vec<(&str, i64, &str)> = Vec::new();
-        for (index, event_id, _) in &followups {
-            let record = records[*index].0;
-            if heads.iter().any(|(cpr, _, _)| *cpr == record.patient_cpr) {
-                continue;
+            let mut query = sqlx::query(&sql);
+            for (index, event_id, payload) in &followups {
+                let record = chunk[*index].0;
+                query = query
+                    .bind(event_id.as_str())
+                    .bind(record_ids[*index])
+                    .bind(record.patient_cpr.as_str())
+                    .bind(payload.as_str())
+                    .bind("pending")
+                    .bind(0i64)
+                    .bind(record.time.as_str());
             }
-            let followup_id = followup_ids.get(event_id).copied().ok_or_else(|| {
-                AuditError::Corrupt(format!("follow-up {event_id} inserted without an id"))
-            })?;
-            heads.push((
-                record.patient_cpr.as_str(),
-                followup_id,
-                record.time.as_str(),
-            ));
+            for row in query.fetch_all(&mut *connection).await? {
+                followup_ids.insert(
+                    row.try_get::<String, _>("event_id")?,
+                    row.try_get::<i64, _>("id")?,
+                );
+            }
+            // Each patient's first follow-up of the chunk becomes its head unless it has one:
+            // a head is the oldest pending follow-up, and an existing one is older.
+            let mut heads: Vec<(&str, i64, &str)> = Vec::new();
+            for (index, event_id, _) in &followups {
+                let record = chunk[*index].0;
+                if heads.iter().any(|(cpr, _, _)| *cpr == record.patient_cpr) {
+                    continue;
+                }
+                let followup_id = followup_ids.get(event_id).copied().ok_or_else(|| {
+                    AuditError::Corrupt(format!("follow-up {event_id} inserted without an id"))
+                })?;
+                heads.push((
+                    record.patient_cpr.as_str(),
+                    followup_id,
+                    record.time.as_str(),
+                ));
+            }
+            enqueue_heads::<DB>(&mut *connection, &heads).await?;
         }
-        enqueue_heads::<DB>(&mut *connection, &heads).await?;
-    }
-    let mut recorded: Vec<RecordedAccess> = record_ids
-        .into_iter()
-        .map(|record_id| RecordedAccess {
-            record_id,
-            followup_event_id: None,
-        })
-        .collect();
-    for (index, event_id, _) in followups {
-        recorded[index].followup_event_id = Some(event_id);
+        let mut chunk_recorded = record_ids
+            .into_iter()
+            .map(|record_id| RecordedAccess {
+                record_id,
+                followup_event_id: None,
+            })
+            .collect::<Vec<_>>();
+        for (index, event_id, _) in followups {
+            chunk_recorded[index].followup_event_id = Some(event_id);
+        }
+        recorded.extend(chunk_recorded);
     }
     Ok(recorded)
 }
@@ -507,6 +487,53 @@ mod tests {
             documents: vec!["2.25.1".into(), "2.25.2".into()],
             override_reason: None,
             outcome: AccessOutcome::Allowed,
+        }
+    }
+
+    /// More records than one multi-row INSERT takes, in one call: each stored as given under
+    /// the id answered for it, each follow-up with its own record, the heads right.
+    #[tokio::test]
+    async fn records_beyond_one_insert_keep_their_ids_follow_ups_and_heads() {
+        let patients = ["0101700013", "0201919990", "2512489996"];
+        for backing in crate::testing::backings().await {
+            let store = backing.open().await;
+            let records: Vec<(AccessRecord, bool)> = (0..INSERT_RECORDS_MAX + 44)
+                .map(|n| {
+                    let mut access = record(patients[n % 3], 0, None);
+                    access.documents = vec![format!("2.25.{n}")];
+                    (access, n % 2 == 0)
+                })
+                .collect();
+            let recorded = store.record_accesses(records.clone()).await.unwrap();
+            assert_eq!(recorded.len(), records.len());
+            for (n, ((access, followup), recorded)) in records.iter().zip(&recorded).enumerate() {
+                let stored = store
+                    .test_rows(&format!(
+                        "SELECT patient_cpr, id, documents FROM access_record WHERE id = {}",
+                        recorded.record_id
+                    ))
+                    .await;
+                assert_eq!(stored[0].0, access.patient_cpr, "record {n}");
+                assert_eq!(stored[0].2, format!("[\"2.25.{n}\"]"), "record {n}");
+                assert_eq!(
+                    recorded.followup_event_id.is_some(),
+                    *followup,
+                    "record {n}"
+                );
+                if let Some(event_id) = &recorded.followup_event_id {
+                    let outbox = store
+                        .test_rows(&format!(
+                            "SELECT event_id, access_record_id, patient_cpr FROM followup_outbox \
+                             WHERE event_id = '{event_id}'"
+                        ))
+                        .await;
+                    assert_eq!(outbox[0].1, recorded.record_id, "record {n}");
+                    assert_eq!(outbox[0].2, access.patient_cpr, "record {n}");
+                }
+            }
+            let (kept, expected) = store.heads_kept_and_expected().await;
+            assert_eq!(kept.len(), patients.len());
+            assert_eq!(kept, expected);
         }
     }
 

@@ -275,21 +275,9 @@ mod tests {
                     .iter()
                     .all(|(event_id, _, _)| ids_by_event.contains(event_id))
             );
-            let heads = store
-                .test_rows(
-                    "SELECT patient_cpr, followup_id, next_attempt_at FROM followup_head \
-                     ORDER BY patient_cpr",
-                )
-                .await;
-            let oldest = store
-                .test_rows(
-                    "SELECT o.patient_cpr, MIN(o.id), MIN(o.patient_cpr) FROM followup_outbox AS o \
-                     WHERE o.state = 'pending' GROUP BY o.patient_cpr ORDER BY o.patient_cpr",
-                )
-                .await;
-            let head_ids: Vec<(&str, i64)> = heads.iter().map(|h| (h.0.as_str(), h.1)).collect();
-            let oldest_ids: Vec<(&str, i64)> = oldest.iter().map(|o| (o.0.as_str(), o.1)).collect();
-            assert_eq!(head_ids, oldest_ids);
+            let (kept, expected) = store.heads_kept_and_expected().await;
+            assert_eq!(kept.len(), PATIENTS.len());
+            assert_eq!(kept, expected);
             let commits = store.committer.commits();
             assert!(
                 commits < requests as u64,

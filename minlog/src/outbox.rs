@@ -1043,26 +1043,6 @@ mod tests {
     }
 
     /// The heads as kept, and as they should be (each patient's oldest pending follow-up).
-    async fn heads_kept_and_expected(
-        store: &AuditStore,
-    ) -> (Vec<(String, i64, String)>, Vec<(String, i64, String)>) {
-        let kept = store
-            .test_rows(
-                "SELECT patient_cpr, followup_id, next_attempt_at FROM followup_head \
-                 ORDER BY patient_cpr",
-            )
-            .await;
-        let expected = store
-            .test_rows(
-                "SELECT o.patient_cpr, o.id, o.next_attempt_at FROM followup_outbox AS o \
-                 WHERE o.state = 'pending' AND o.id = (SELECT MIN(i.id) FROM followup_outbox AS i \
-                 WHERE i.patient_cpr = o.patient_cpr AND i.state = 'pending') \
-                 ORDER BY o.patient_cpr",
-            )
-            .await;
-        (kept, expected)
-    }
-
     #[tokio::test]
     async fn heads_stay_each_patients_oldest_pending_follow_up_through_every_change() {
         for backing in crate::testing::backings().await {
@@ -1118,7 +1098,7 @@ mod tests {
                     }
                     _ => now += Duration::from_secs(1),
                 }
-                let (kept, expected) = heads_kept_and_expected(&store).await;
+                let (kept, expected) = store.heads_kept_and_expected().await;
                 assert_eq!(kept, expected, "after step {step}");
             }
             let depth = store.outbox_depth().await.unwrap();
@@ -1389,7 +1369,7 @@ mod tests {
                 (state, attempts, error),
                 (FollowupState::Delivered, 1, None)
             );
-            let (kept, expected) = heads_kept_and_expected(&store).await;
+            let (kept, expected) = store.heads_kept_and_expected().await;
             assert_eq!(kept, expected);
             assert!(store.settle_followups(&[], 3).await.unwrap().is_empty());
         }

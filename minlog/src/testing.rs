@@ -55,6 +55,29 @@ impl AuditStore {
     }
 
     /// Rows of three columns (text, integer, text) that `sql` selects.
+    /// The outbox heads as kept (`followup_head`) and as they should be (each patient's
+    /// oldest pending follow-up), both as (patient, follow-up id, next attempt) in patient
+    /// order: equal whenever the heads are right.
+    pub(crate) async fn heads_kept_and_expected(
+        &self,
+    ) -> (Vec<(String, i64, String)>, Vec<(String, i64, String)>) {
+        let kept = self
+            .test_rows(
+                "SELECT patient_cpr, followup_id, next_attempt_at FROM followup_head \
+                 ORDER BY patient_cpr",
+            )
+            .await;
+        let expected = self
+            .test_rows(
+                "SELECT o.patient_cpr, o.id, o.next_attempt_at FROM followup_outbox AS o \
+                 WHERE o.state = 'pending' AND o.id = (SELECT MIN(i.id) FROM followup_outbox AS i \
+                 WHERE i.patient_cpr = o.patient_cpr AND i.state = 'pending') \
+                 ORDER BY o.patient_cpr",
+            )
+            .await;
+        (kept, expected)
+    }
+
     pub(crate) async fn test_rows(&self, sql: &str) -> Vec<(String, i64, String)> {
         match &self.engine {
             Engines::Sqlite(e) => sqlx::query(sql)
