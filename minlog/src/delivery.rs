@@ -311,10 +311,10 @@ struct ClaimAsked {
 ///
 /// One store operation at a time, which settles everything answered and claims for the free
 /// request slots in one transaction: one durable commit and one turn at the store's writer
-/// (which the access records' group commits also wait for) instead of two. A claim takes at most as many follow-ups as there are
-/// free request slots, so each is sent at once and its lease (request timeout plus
-/// [`CLAIM_LEASE_MARGIN`]) covers its request and its settle as before; and never more than
-/// [`CLAIMED_MAX`] are held unsettled.
+/// (which the access records' group commits also wait for) instead of two. A claim takes at
+/// most as many follow-ups as there are free request slots, so each is sent at once and its
+/// lease (request timeout plus [`CLAIM_LEASE_MARGIN`]) covers its request and its settle as
+/// before; and never more than [`CLAIMED_MAX`] are held unsettled.
 struct Pipeline {
     store: AuditStore,
     courier: Courier,

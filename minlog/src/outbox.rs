@@ -390,6 +390,21 @@ pub struct ClaimRequest {
     pub limit: u32,
 }
 
+impl ClaimRequest {
+    /// As the claim's SQL binds it: both times formatted, the limit within bounds.
+    fn bound(&self) -> Result<(String, String, u32), AuditError> {
+        debug_assert!(
+            self.lease_until > self.now,
+            "a claim must outlast its start"
+        );
+        Ok((
+            format_time(self.now)?,
+            format_time(self.lease_until)?,
+            self.limit.clamp(1, LIST_LIMIT_MAX),
+        ))
+    }
+}
+
 impl AuditStore {
     /// Claims up to `limit` due follow-ups, at most one per patient (each patient's oldest
     /// pending one, if its `next_attempt_at <= now`), longest due first, and keeps them from
@@ -402,10 +417,12 @@ impl AuditStore {
         lease_until: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<ClaimedFollowup>, AuditError> {
-        debug_assert!(lease_until > now, "a claim must outlast its start");
-        let now = format_time(now)?;
-        let lease_until = format_time(lease_until)?;
-        let limit = limit.clamp(1, LIST_LIMIT_MAX);
+        let (now, lease_until, limit) = ClaimRequest {
+            now,
+            lease_until,
+            limit,
+        }
+        .bound()?;
         dispatch!(self, e => e.claim_due_followups(&now, &lease_until, limit).await)
     }
 
@@ -496,20 +513,14 @@ impl AuditStore {
                 Vec::new(),
             ));
         };
-        debug_assert!(
-            claim.lease_until > claim.now,
-            "a claim must outlast its start"
-        );
-        let now = format_time(claim.now)?;
-        let lease_until = format_time(claim.lease_until)?;
-        let limit = claim.limit.clamp(1, LIST_LIMIT_MAX);
+        let (now, lease_until, limit) = claim.bound()?;
         // All but the last batch alone (the worker never holds more than one batch).
         let last_start = settlements.len().saturating_sub(1) / SETTLE_BATCH_MAX * SETTLE_BATCH_MAX;
         let (earlier, last) = settlements.split_at(last_start);
         let mut settled = self.settle_followups(earlier, attempts_max).await?;
         let (delivered, failed) = settlement_rows(last)?;
         let (changed, claimed) = dispatch!(self, e => e
-            .settle_and_claim(&delivered, &failed, attempts_max, Some((&now, &lease_until, limit)))
+            .settle_and_claim(&delivered, &failed, attempts_max, (&now, &lease_until, limit))
             .await)?;
         settled.extend(report_settled(last, changed));
         Ok((settled, claimed))
@@ -690,15 +701,15 @@ where
     }
 
     /// Settles `delivered` and `failed` (when there are any), then claims as
-    /// [`Engine::claim_in`] does when `claim` (now, lease end, limit) is given: one transaction,
-    /// one durable commit for both. The settled patients' next follow-ups can be claimed by
+    /// [`Engine::claim_in`] does with `claim` (now, lease end, limit): one transaction, one
+    /// durable commit for both. The settled patients' next follow-ups can be claimed by
     /// the same transaction.
     async fn settle_and_claim(
         &self,
         delivered: &[DeliveredRow<'_>],
         failed: &[FailedRow<'_>],
         attempts_max: u32,
-        claim: Option<(&str, &str, u32)>,
+        (now, lease_until, limit): (&str, &str, u32),
     ) -> Result<(Vec<(String, Settled)>, Vec<ClaimedFollowup>), AuditError> {
         let _writing = self.writing().await;
         let mut tx = self.writer.begin().await?;
@@ -707,12 +718,7 @@ where
         } else {
             Self::settle_in(&mut tx, delivered, failed, attempts_max).await?
         };
-        let claimed = match claim {
-            Some((now, lease_until, limit)) => {
-                Self::claim_in(&mut tx, now, lease_until, limit).await?
-            }
-            None => Vec::new(),
-        };
+        let claimed = Self::claim_in(&mut tx, now, lease_until, limit).await?;
         tx.commit().await?;
         Ok((changed, claimed))
     }

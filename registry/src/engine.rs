@@ -679,12 +679,12 @@ where
         attempt: u32,
     ) -> Result<Attempt<Registered, SubmissionError>, StoreError> {
         let mut tx = self.begin_write(attempt).await?;
-        let attempt = Self::register_in(&mut tx, plan, options).await?;
-        match attempt {
+        let outcome = Self::register_in(&mut tx, plan, options).await?;
+        match outcome {
             Attempt::Done(_) => tx.commit().await?,
             Attempt::Rejected(_) => tx.rollback().await?,
         }
-        Ok(attempt)
+        Ok(outcome)
     }
 
     /// Registers planned submissions in one transaction, each inside a savepoint of its own,
