@@ -196,6 +196,21 @@ fn a_tiny_benchmark_reports_every_section_and_reuses_its_store() {
         let value = load[share].as_f64().unwrap();
         assert!(value.is_finite(), "{share}: {value}");
     }
+    // Processor time per request is measured (this runs on Linux, where /proc is readable;
+    // its clock ticks are 10 ms, so a segment this short may count none), and the shares of
+    // it are figures.
+    for variant in ["full", "without_consent", "without_minlog"] {
+        let us = load[variant]["cpu_us_per_request"].as_f64().unwrap();
+        assert!(us.is_finite() && us >= 0.0, "{variant}: {us}");
+    }
+    for share in ["consent_share_of_cpu", "minlog_share_of_cpu"] {
+        let value = load[share].as_f64().unwrap();
+        assert!(value.is_finite(), "{share}: {value}");
+    }
+    assert!(
+        first_text.contains("processor time per request"),
+        "{first_text}"
+    );
     // The goals are judged by the shares under load, and say so.
     let goals = first["goals"].as_array().unwrap();
     for (goal, share) in [

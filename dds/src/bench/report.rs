@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::BenchArgs;
 use super::large::LargeReport;
 use super::limits::{Limit, LimitsReport};
-use super::stages::CompareReport;
+use super::stages::{CompareReport, LoadVariant};
 use super::store::StoreReport;
 use super::workload::{Mix, PhaseResult, Tally, Transaction};
 
@@ -784,6 +784,17 @@ impl Report {
             ] {
                 row(&mut out, name, &variant.iti18);
             }
+            let cpu_us = |v: &LoadVariant| {
+                v.cpu_us_per_request
+                    .map_or("?".to_owned(), |us| format!("{us:.0} µs"))
+            };
+            let _ = writeln!(
+                out,
+                "  processor time per request (the whole process): full {}, without consent {}, without MinLog {}",
+                cpu_us(&load.full),
+                cpu_us(&load.without_consent),
+                cpu_us(&load.without_minlog)
+            );
             for (name, variant) in [
                 ("full", &load.full),
                 ("without consent", &load.without_consent),
@@ -819,6 +830,15 @@ impl Report {
                     of_http * 100.0
                 );
             }
+            let percent = |share: Option<f64>| {
+                share.map_or("?".to_owned(), |share| format!("{:.1} %", share * 100.0))
+            };
+            let _ = writeln!(
+                out,
+                "  share of the processor time per request (1 − CPU without / CPU full): consent {}, MinLog + BRS {}",
+                percent(load.consent_share_of_cpu),
+                percent(load.minlog_share_of_cpu)
+            );
         }
         if let Some(l) = &self.large_document {
             let mib = |b: Option<u64>| {

@@ -49,7 +49,7 @@ use xds_model::message::{AdhocQueryResponse, Message, RegistryResponse};
 use xds_model::vocabulary::{action, response_status};
 
 use super::BenchArgs;
-use super::report::{Latency, TransactionReport};
+use super::report::{Latency, TransactionReport, cpu_seconds};
 use super::workload::{self, Ctx, Mix, PatientFilter, PhasePlan, Transaction};
 use crate::app::App;
 use crate::edge::access_log::{self, Access, DocumentsByPatient};
@@ -125,6 +125,16 @@ pub struct UnderLoad {
     /// lacks but the stage costs the same behind it.
     pub consent_share_of_http_iti18: f64,
     pub minlog_share_of_http_iti18: f64,
+    /// `1 − CPU per request (without consent) / CPU per request (full)`: the stage's share of
+    /// the processor time an ITI-18 costs, where the shares above are of the time a caller
+    /// waits (which includes waiting for the disk and for the shared commit). Processor time
+    /// per request hardly depends on how busy the machine is, so this figure varies less from
+    /// run to run than the rates do; `None` where /proc is not readable.
+    pub consent_share_of_cpu: Option<f64>,
+    /// The same for MinLog + BRS: the access record's commit, the follow-up's delivery (the
+    /// worker's store rounds and its POST) and the local BRS receiver's work, all in this
+    /// process.
+    pub minlog_share_of_cpu: Option<f64>,
 }
 
 /// One variant of the pipeline under load.
@@ -137,6 +147,10 @@ pub struct LoadVariant {
     /// Where a request's time went under this load, in milliseconds (0 for a stage left out);
     /// a stage's mean includes its waits, e.g. MinLog's for the shared commit.
     pub stage_mean_ms: StageMeans,
+    /// Processor time of the whole process (every thread: the pipeline, SQLite's connection
+    /// threads, the BRS delivery worker and the bench's receiver) over this variant's
+    /// segments, per request answered, in microseconds; `None` where /proc is not readable.
+    pub cpu_us_per_request: Option<f64>,
 }
 
 /// Mean time of each stage of one ITI-18, in milliseconds.
@@ -436,6 +450,11 @@ async fn under_load(
         |without: &LoadVariant| fraction(mean(&full) - mean(without), mean(&full));
     let share_of_http =
         |without: &LoadVariant| fraction(mean(&full) - mean(without), http_iti18_mean_ms);
+    let share_of_cpu =
+        |without: &LoadVariant| match (full.cpu_us_per_request, without.cpu_us_per_request) {
+            (Some(full), Some(without)) => Some(fraction(full - without, full)),
+            _ => None,
+        };
     UnderLoad {
         clients,
         seconds_per_variant: seconds,
@@ -447,6 +466,8 @@ async fn under_load(
         http_iti18_mean_ms,
         consent_share_of_http_iti18: share_of_http(&without_consent),
         minlog_share_of_http_iti18: share_of_http(&without_minlog),
+        consent_share_of_cpu: share_of_cpu(&without_consent),
+        minlog_share_of_cpu: share_of_cpu(&without_minlog),
         full,
         without_consent,
         without_minlog,
@@ -465,6 +486,8 @@ struct Segment {
     /// MinLog, serialize.
     stage_totals: [Duration; 6],
     answered: u64,
+    /// Processor seconds the process used while the segment ran (`None`: not readable).
+    cpu_seconds: Option<f64>,
 }
 
 impl Segment {
@@ -473,6 +496,7 @@ impl Segment {
             tally: workload::Tally::new(),
             stage_totals: [Duration::ZERO; 6],
             answered: 0,
+            cpu_seconds: Some(0.0),
         }
     }
 
@@ -490,6 +514,7 @@ impl Segment {
             *total += stage;
         }
         self.answered += other.answered;
+        self.cpu_seconds = self.cpu_seconds.zip(other.cpu_seconds).map(|(a, b)| a + b);
     }
 
     fn report(&self, seconds: f64) -> LoadVariant {
@@ -510,6 +535,10 @@ impl Segment {
                 minlog,
                 serialize,
             },
+            cpu_us_per_request: self
+                .cpu_seconds
+                .filter(|_| self.answered > 0)
+                .map(|cpu| cpu * 1e6 / self.answered as f64),
         }
     }
 }
@@ -525,6 +554,7 @@ async fn load_segment(
     seconds: f64,
     draw: u64,
 ) -> Segment {
+    let cpu_before = cpu_seconds();
     let end = Instant::now() + Duration::from_secs_f64(seconds);
     let mut tasks = tokio::task::JoinSet::new();
     for task in 0..clients {
@@ -567,6 +597,10 @@ async fn load_segment(
             }
         }
     }
+    // The clients' own segments count none; the process's is the segment's.
+    total.cpu_seconds = cpu_before
+        .zip(cpu_seconds())
+        .map(|(before, after)| after - before);
     total
 }
 
