@@ -449,7 +449,7 @@ where
 }
 
 /// The JSON a follow-up delivers (INTERFACE.md, "Treatment-relation follow-up").
-fn followup_payload(record: &AccessRecord, event_id: &str) -> String {
+pub(crate) fn followup_payload(record: &AccessRecord, event_id: &str) -> String {
     serde_json::json!({
         "event_id": event_id,
         "time": record.time,

@@ -96,10 +96,11 @@ pub(crate) struct Engine<DB: Database> {
     /// Connections for reads.
     pub(crate) pool: Pool<DB>,
     /// Connections for writes, each taken after [`Engine::writing`]. SQLite: one connection of
-    /// its own, so that every write runs on the connection that made the last one and finds
-    /// its page cache valid (SQLite empties a connection's cache when another connection
-    /// wrote since its last transaction: a group commit then read some 25 pages back from the
-    /// file before it could write). PostgreSQL: the same pool as reads.
+    /// its own for every write but the access records' group commits (which have
+    /// `access_writer`), so that consecutive writes of the outbox worker and the forwarder
+    /// find its page cache valid (SQLite empties a connection's cache when another connection
+    /// wrote since its last transaction, and the next transaction reads the pages it needs
+    /// back from the file). PostgreSQL: the same pool as reads.
     pub(crate) writer: Pool<DB>,
     /// SQLite only: taken around every write, so that this process's writers (the group
     /// committer, the outbox worker, the forwarder) queue here, in order, instead of colliding
@@ -107,6 +108,9 @@ pub(crate) struct Engine<DB: Database> {
     /// 10 … ms at a time whatever the lock's holder does — a collision cost an ITI-18 waiting
     /// for its access record several milliseconds. PostgreSQL has row locks: `None`.
     pub(crate) write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// SQLite only: the thread that commits the access records' groups (see
+    /// [`crate::sqlite_writer`]); PostgreSQL writes them through `writer`: `None`.
+    pub(crate) access_writer: Option<crate::sqlite_writer::SqliteWriter>,
 }
 
 impl<DB: Database> Clone for Engine<DB> {
@@ -115,6 +119,7 @@ impl<DB: Database> Clone for Engine<DB> {
             pool: self.pool.clone(),
             writer: self.writer.clone(),
             write_gate: self.write_gate.clone(),
+            access_writer: self.access_writer.clone(),
         }
     }
 }

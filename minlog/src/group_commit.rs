@@ -179,7 +179,17 @@ async fn record_accesses(
     records: &[(&AccessRecord, bool)],
 ) -> Result<Vec<RecordedAccess>, AuditError> {
     match engine {
-        Engines::Sqlite(engine) => Engine::<Sqlite>::record_accesses(engine, records).await,
+        Engines::Sqlite(engine) => match &engine.access_writer {
+            Some(access_writer) => {
+                let owned = records
+                    .iter()
+                    .map(|(record, followup)| ((*record).clone(), *followup))
+                    .collect();
+                let _writing = engine.writing().await;
+                access_writer.record_accesses(owned).await
+            }
+            None => Engine::<Sqlite>::record_accesses(engine, records).await,
+        },
         Engines::Postgres(engine) => Engine::<Postgres>::record_accesses(engine, records).await,
     }
 }

@@ -56,6 +56,8 @@ pub enum AuditError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("audit store query failed: {0}")]
     Query(#[from] sqlx::Error),
+    #[error("writing access records failed: {0}")]
+    Write(String),
     #[error("the access log's committer has stopped; nothing more can be recorded")]
     CommitterStopped,
     #[error("committing access records failed and whether they were committed is unknown: {0}")]
@@ -128,6 +130,7 @@ pub mod delivery;
 pub mod forward;
 pub mod group_commit;
 pub mod outbox;
+mod sqlite_writer;
 #[cfg(test)]
 mod testing;
 pub use access::{AccessAction, AccessOutcome, AccessRecord, RecordedAccess};
@@ -182,10 +185,12 @@ impl AuditStore {
                 path: path.display().to_string(),
                 source,
             })?;
+        let access_writer = sqlite_writer::SqliteWriter::open(path)?;
         Ok(AuditStore::with(Engines::Sqlite(Engine {
             pool,
             writer,
             write_gate: Some(Arc::new(tokio::sync::Mutex::new(()))),
+            access_writer: Some(access_writer),
         })))
     }
 
@@ -214,6 +219,7 @@ impl AuditStore {
             writer: pool.clone(),
             pool,
             write_gate: None,
+            access_writer: None,
         })))
     }
 
