@@ -96,9 +96,9 @@ pub(crate) struct Engine<DB: Database> {
     /// Connections for reads.
     pub(crate) pool: Pool<DB>,
     /// Connections for writes, each taken after [`Engine::writing`]. SQLite: one connection of
-    /// its own for every write but the access records' group commits (which have
-    /// `access_writer`), so that consecutive writes of the outbox worker and the forwarder
-    /// find its page cache valid (SQLite empties a connection's cache when another connection
+    /// its own for every write but the group commits and the outbox worker's settle-and-claim
+    /// rounds (which run on `access_writer`), so that consecutive writes find its page cache
+    /// valid (SQLite empties a connection's cache when another connection
     /// wrote since its last transaction, and the next transaction reads the pages it needs
     /// back from the file). PostgreSQL: the same pool as reads.
     pub(crate) writer: Pool<DB>,
@@ -108,8 +108,9 @@ pub(crate) struct Engine<DB: Database> {
     /// 10 … ms at a time whatever the lock's holder does — a collision cost an ITI-18 waiting
     /// for its access record several milliseconds. PostgreSQL has row locks: `None`.
     pub(crate) write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
-    /// SQLite only: the thread that commits the access records' groups (see
-    /// [`crate::sqlite_writer`]); PostgreSQL writes them through `writer`: `None`.
+    /// SQLite only: the thread that commits the access records' groups and the outbox
+    /// worker's settle-and-claim rounds (see [`crate::sqlite_writer`]); PostgreSQL writes them
+    /// through `writer`: `None`.
     pub(crate) access_writer: Option<crate::sqlite_writer::SqliteWriter>,
 }
 

@@ -83,7 +83,7 @@ impl FollowupState {
         }
     }
 
-    fn parse(text: &str) -> Result<Self, AuditError> {
+    pub(crate) fn parse(text: &str) -> Result<Self, AuditError> {
         Self::from_name(text)
             .ok_or_else(|| AuditError::Corrupt(format!("unknown follow-up state {text:?}")))
     }
@@ -281,16 +281,32 @@ where
     if patients.is_empty() {
         return Ok(());
     }
-    let delete = format!(
-        "DELETE FROM followup_head WHERE patient_cpr IN ({})",
-        placeholders(patients.len(), 1)
-    );
+    let delete = refresh_heads_delete_sql(patients.len());
     let mut query = sqlx::query(&delete);
     for patient in patients {
         query = query.bind(*patient);
     }
     query.execute(&mut *connection).await?;
-    let insert = format!(
+    let insert = refresh_heads_insert_sql(patients.len());
+    let mut query = sqlx::query(&insert);
+    for patient in patients {
+        query = query.bind(*patient);
+    }
+    query.execute(&mut *connection).await?;
+    Ok(())
+}
+
+/// Removes the heads of `patients` patients (`$1…`), before [`refresh_heads_insert_sql`].
+pub(crate) fn refresh_heads_delete_sql(patients: usize) -> String {
+    format!(
+        "DELETE FROM followup_head WHERE patient_cpr IN ({})",
+        placeholders(patients, 1)
+    )
+}
+
+/// Inserts the heads of `patients` patients (`$1…`): each one's oldest pending follow-up.
+pub(crate) fn refresh_heads_insert_sql(patients: usize) -> String {
+    format!(
         "WITH refreshed (refreshed_cpr) AS (VALUES {}) \
          INSERT INTO followup_head (patient_cpr, followup_id, next_attempt_at) \
          SELECT o.patient_cpr, o.id, o.next_attempt_at FROM followup_outbox AS o \
@@ -298,14 +314,62 @@ where
              SELECT i.id FROM followup_outbox AS i \
              WHERE i.patient_cpr = refreshed.refreshed_cpr AND i.state = 'pending' \
              ORDER BY i.id LIMIT 1) FROM refreshed)",
-        values_rows(patients.len(), 1, 1)
-    );
-    let mut query = sqlx::query(&insert);
-    for patient in patients {
-        query = query.bind(*patient);
-    }
-    query.execute(&mut *connection).await?;
-    Ok(())
+        values_rows(patients, 1, 1)
+    )
+}
+
+/// Leases due heads: lease end `$1`, now `$2`, limit `$3`; `lock` as [`Backend::CLAIM_LOCK`].
+/// Returns `followup_id, patient_cpr`.
+pub(crate) fn claim_heads_sql(lock: &str) -> String {
+    format!(
+        "UPDATE followup_head SET next_attempt_at = $1 \
+         WHERE patient_cpr IN ( \
+             SELECT patient_cpr FROM followup_head WHERE next_attempt_at <= $2 \
+             ORDER BY next_attempt_at, followup_id LIMIT $3{lock}) \
+         RETURNING followup_id, patient_cpr"
+    )
+}
+
+/// Leases the claimed heads' follow-ups: lease end `$1`, then `heads` ids. Returns `id,
+/// event_id, patient_cpr, payload, attempts`.
+pub(crate) fn claim_followups_sql(heads: usize) -> String {
+    format!(
+        "UPDATE followup_outbox SET next_attempt_at = $1 \
+         WHERE state = 'pending' AND id IN ({}) \
+         RETURNING id, event_id, patient_cpr, payload, attempts",
+        placeholders(heads, 2)
+    )
+}
+
+/// Settles `rows` delivered attempts: `(event_id, at)` each. Returns `event_id, patient_cpr`.
+pub(crate) fn settle_delivered_sql(rows: usize) -> String {
+    format!(
+        "WITH settled (settled_event_id, settled_at) AS (VALUES {}) \
+         UPDATE followup_outbox SET state = 'delivered', attempts = attempts + 1, \
+         delivered_at = settled.settled_at, next_attempt_at = settled.settled_at \
+         FROM settled WHERE followup_outbox.event_id = settled.settled_event_id \
+         AND followup_outbox.state = 'pending' \
+         RETURNING event_id, patient_cpr",
+        values_rows(rows, 2, 1)
+    )
+}
+
+/// Settles `rows` failed attempts: attempts allowed `$1`, then `(event_id, at, error,
+/// retry_at)` each. Returns `event_id, patient_cpr, state, attempts`.
+pub(crate) fn settle_failed_sql(rows: usize) -> String {
+    format!(
+        "WITH settled (settled_event_id, settled_at, settled_error, settled_retry_at) \
+         AS (VALUES {}) \
+         UPDATE followup_outbox SET attempts = attempts + 1, \
+         last_error = settled.settled_error, \
+         state = CASE WHEN attempts + 1 >= $1 THEN 'dead' ELSE 'pending' END, \
+         next_attempt_at = CASE WHEN attempts + 1 >= $1 \
+             THEN settled.settled_at ELSE settled.settled_retry_at END \
+         FROM settled WHERE followup_outbox.event_id = settled.settled_event_id \
+         AND followup_outbox.state = 'pending' \
+         RETURNING event_id, patient_cpr, state, attempts",
+        values_rows(rows, 4, 2)
+    )
 }
 
 /// `$first, $first+1, …`: `count` numbered placeholders for an `IN` list.
@@ -519,9 +583,43 @@ impl AuditStore {
         let (earlier, last) = settlements.split_at(last_start);
         let mut settled = self.settle_followups(earlier, attempts_max).await?;
         let (delivered, failed) = settlement_rows(last)?;
-        let (changed, claimed) = dispatch!(self, e => e
-            .settle_and_claim(&delivered, &failed, attempts_max, (&now, &lease_until, limit))
-            .await)?;
+        // On SQLite the whole transaction is one job for MinLog's writer thread.
+        let sqlite_writer = match &self.engine {
+            crate::Engines::Sqlite(engine) => {
+                engine.access_writer.as_ref().map(|writer| (engine, writer))
+            }
+            crate::Engines::Postgres(_) => None,
+        };
+        let (changed, claimed) = match sqlite_writer {
+            Some((engine, writer)) => {
+                let job = crate::sqlite_writer::SettleAndClaim {
+                    delivered: delivered
+                        .iter()
+                        .map(|row| (row.event_id.to_owned(), row.at.clone()))
+                        .collect(),
+                    failed: failed
+                        .iter()
+                        .map(|row| {
+                            (
+                                row.event_id.to_owned(),
+                                row.at.clone(),
+                                row.error.to_owned(),
+                                row.retry_at.clone(),
+                            )
+                        })
+                        .collect(),
+                    attempts_max,
+                    now,
+                    lease_until,
+                    limit,
+                };
+                let _writing = engine.writing().await;
+                writer.settle_and_claim(job).await?
+            }
+            None => dispatch!(self, e => e
+                .settle_and_claim(&delivered, &failed, attempts_max, (&now, &lease_until, limit))
+                .await)?,
+        };
         settled.extend(report_settled(last, changed));
         Ok((settled, claimed))
     }
@@ -620,36 +718,24 @@ where
         lease_until: &str,
         limit: u32,
     ) -> Result<Vec<ClaimedFollowup>, AuditError> {
-        let heads = sqlx::query(&format!(
-            "UPDATE followup_head SET next_attempt_at = $1 \
-             WHERE patient_cpr IN ( \
-                 SELECT patient_cpr FROM followup_head WHERE next_attempt_at <= $2 \
-                 ORDER BY next_attempt_at, followup_id LIMIT $3{}) \
-             RETURNING followup_id, patient_cpr",
-            DB::CLAIM_LOCK
-        ))
-        .bind(lease_until)
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|row| {
-            Ok((
-                row.try_get::<i64, _>("followup_id")?,
-                row.try_get("patient_cpr")?,
-            ))
-        })
-        .collect::<Result<Vec<(i64, String)>, AuditError>>()?;
+        let heads = sqlx::query(&claim_heads_sql(DB::CLAIM_LOCK))
+            .bind(lease_until)
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get::<i64, _>("followup_id")?,
+                    row.try_get("patient_cpr")?,
+                ))
+            })
+            .collect::<Result<Vec<(i64, String)>, AuditError>>()?;
         if heads.is_empty() {
             return Ok(Vec::new());
         }
-        let leased = format!(
-            "UPDATE followup_outbox SET next_attempt_at = $1 \
-             WHERE state = 'pending' AND id IN ({}) \
-             RETURNING id, event_id, patient_cpr, payload, attempts",
-            placeholders(heads.len(), 2)
-        );
+        let leased = claim_followups_sql(heads.len());
         let mut query = sqlx::query(&leased).bind(lease_until);
         for (id, _) in &heads {
             query = query.bind(*id);
@@ -753,15 +839,7 @@ where
         let mut changed = Vec::with_capacity(delivered.len() + failed.len());
         let mut patients = std::collections::BTreeSet::new();
         if !delivered.is_empty() {
-            let sql = format!(
-                "WITH settled (settled_event_id, settled_at) AS (VALUES {}) \
-                 UPDATE followup_outbox SET state = 'delivered', attempts = attempts + 1, \
-                 delivered_at = settled.settled_at, next_attempt_at = settled.settled_at \
-                 FROM settled WHERE followup_outbox.event_id = settled.settled_event_id \
-                 AND followup_outbox.state = 'pending' \
-                 RETURNING event_id, patient_cpr",
-                values_rows(delivered.len(), 2, 1)
-            );
+            let sql = settle_delivered_sql(delivered.len());
             let mut query = sqlx::query(&sql);
             for row in delivered {
                 query = query.bind(row.event_id).bind(row.at.as_str());
@@ -772,19 +850,7 @@ where
             }
         }
         if !failed.is_empty() {
-            let sql = format!(
-                "WITH settled (settled_event_id, settled_at, settled_error, settled_retry_at) \
-                 AS (VALUES {}) \
-                 UPDATE followup_outbox SET attempts = attempts + 1, \
-                 last_error = settled.settled_error, \
-                 state = CASE WHEN attempts + 1 >= $1 THEN 'dead' ELSE 'pending' END, \
-                 next_attempt_at = CASE WHEN attempts + 1 >= $1 \
-                     THEN settled.settled_at ELSE settled.settled_retry_at END \
-                 FROM settled WHERE followup_outbox.event_id = settled.settled_event_id \
-                 AND followup_outbox.state = 'pending' \
-                 RETURNING event_id, patient_cpr, state, attempts",
-                values_rows(failed.len(), 4, 2)
-            );
+            let sql = settle_failed_sql(failed.len());
             let mut query = sqlx::query(&sql).bind(i64::from(attempts_max));
             for row in failed {
                 query = query
@@ -1312,6 +1378,30 @@ mod tests {
                 .unwrap();
             let retried = claim(&store, now + Duration::from_secs(61)).await;
             assert_eq!(retried, [queues[1][1].clone()]);
+            // Its second failure is its last when two attempts are allowed: dead-lettered,
+            // and the patient's next one claimed by the same call.
+            let later = now + Duration::from_secs(62);
+            let (settled, claimed) = store
+                .settle_and_claim_followups(
+                    &[failed(
+                        &queues[1][1],
+                        later,
+                        later + Duration::from_secs(60),
+                    )],
+                    2,
+                    request(10),
+                )
+                .await
+                .unwrap();
+            assert_eq!(
+                settled,
+                [Settled::Failed(FailedAttempt {
+                    state: FollowupState::Dead,
+                    attempts: 2,
+                })]
+            );
+            let claimed: Vec<String> = claimed.into_iter().map(|c| c.event_id).collect();
+            assert_eq!(claimed, [queues[1][2].clone()]);
         }
     }
 

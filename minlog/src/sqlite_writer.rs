@@ -12,22 +12,34 @@
 //!   one `BEGIN IMMEDIATE` transaction; nothing of a failed group is written.
 //! - It runs only while the caller holds the store's write gate ([`crate::backend::Engine::writing`]),
 //!   so the outbox's writers on sqlx's connection never meet it at SQLite's write lock.
+//! - The outbox worker's settle-and-claim rounds run here too, so that the store's busiest
+//!   writes share one connection and its page cache (SQLite empties a connection's cache
+//!   when another connection wrote since its last transaction).
 //! - The thread ends when the last store handle is dropped (the job channel closes).
 
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
+use rusqlite::types::ToSql;
+use rusqlite::{Connection, OpenFlags, Statement, TransactionBehavior, params};
 use tokio::sync::oneshot;
 
 use crate::AuditError;
 use crate::access::{AccessRecord, RecordedAccess, followup_payload};
-use crate::outbox::values_rows;
+use crate::outbox::{
+    ClaimedFollowup, FailedAttempt, FollowupState, Settled, claim_followups_sql, claim_heads_sql,
+    refresh_heads_delete_sql, refresh_heads_insert_sql, settle_delivered_sql, settle_failed_sql,
+    values_rows,
+};
 
 /// How long a write waits for SQLite's lock held by another process (a backup, an operator's
 /// shell) before it fails; the same as sqlx's default for the store's other connections.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Prepared statements kept: the group commit's three, and the outbox round's, one per
+/// number of rows they settle or claim.
+const STATEMENTS_CACHED: usize = 256;
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
@@ -56,6 +68,8 @@ impl SqliteWriter {
             .pragma_update(None, "foreign_keys", "ON")
             .map_err(open_error)?;
         connection.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
+        // The settle and claim statements differ with their number of rows (up to 64 each).
+        connection.set_prepared_statement_cache_capacity(STATEMENTS_CACHED);
         let (jobs, receiver) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("minlog-writer".to_owned())
@@ -69,6 +83,27 @@ impl SqliteWriter {
         Ok(SqliteWriter { jobs })
     }
 
+    /// Settles and claims as `Engine::settle_and_claim` does on sqlx, in one transaction.
+    /// Hold the store's write gate while awaiting it.
+    pub(crate) async fn settle_and_claim(&self, job: SettleAndClaim) -> Result<Round, AuditError> {
+        self.run(move |connection| settle_and_claim(connection, &job))
+            .await?
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> T + Send + 'static,
+    ) -> Result<T, AuditError> {
+        let (answer, outcome) = oneshot::channel();
+        let job: Job = Box::new(move |connection| {
+            let _ = answer.send(work(connection));
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| AuditError::CommitterStopped)?;
+        outcome.await.map_err(|_| AuditError::CommitterStopped)
+    }
+
     /// Commits `records` (each with whether it orders a follow-up) in one transaction, in the
     /// order given, as `access::insert_accesses` does on sqlx; returns once all are durable,
     /// or commits none. Hold the store's write gate while awaiting it.
@@ -76,15 +111,193 @@ impl SqliteWriter {
         &self,
         records: Vec<(AccessRecord, bool)>,
     ) -> Result<Vec<RecordedAccess>, AuditError> {
-        let (answer, outcome) = oneshot::channel();
-        let job: Job = Box::new(move |connection| {
-            let _ = answer.send(record_accesses(connection, &records));
-        });
-        self.jobs
-            .send(job)
-            .map_err(|_| AuditError::CommitterStopped)?;
-        outcome.await.map_err(|_| AuditError::CommitterStopped)?
+        self.run(move |connection| record_accesses(connection, &records))
+            .await?
     }
+}
+
+/// What a round settled (each follow-up changed, with what became of it) and claimed.
+pub(crate) type Round = (Vec<(String, Settled)>, Vec<ClaimedFollowup>);
+
+/// The settle and claim of one round of the outbox worker, owned (it crosses to the thread).
+pub(crate) struct SettleAndClaim {
+    /// `(event_id, at)` of each delivered attempt.
+    pub(crate) delivered: Vec<(String, String)>,
+    /// `(event_id, at, error, retry_at)` of each failed attempt.
+    pub(crate) failed: Vec<(String, String, String, String)>,
+    pub(crate) attempts_max: u32,
+    pub(crate) now: String,
+    pub(crate) lease_until: String,
+    pub(crate) limit: u32,
+}
+
+fn write_error(error: rusqlite::Error) -> AuditError {
+    AuditError::Write(error.to_string())
+}
+
+/// Binds `values` to a statement of the shared SQL, whose placeholders are `$1`, `$2`, …:
+/// SQLite numbers such parameters in the order they first appear, not by their number, so
+/// each is bound by its name (as sqlx's SQLite driver does).
+fn bind_numbered(statement: &mut Statement<'_>, values: &[&dyn ToSql]) -> Result<(), AuditError> {
+    for index in 1..=statement.parameter_count() {
+        let number = statement
+            .parameter_name(index)
+            .and_then(|name| name.strip_prefix('$'))
+            .and_then(|number| number.parse::<usize>().ok())
+            .filter(|number| (1..=values.len()).contains(number))
+            .ok_or_else(|| {
+                AuditError::Write(format!("parameter {index} of a statement is not bound"))
+            })?;
+        statement
+            .raw_bind_parameter(index, values[number - 1])
+            .map_err(write_error)?;
+    }
+    Ok(())
+}
+
+fn settle_and_claim(
+    connection: &mut Connection,
+    job: &SettleAndClaim,
+) -> Result<Round, AuditError> {
+    let transaction = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(write_error)?;
+    let changed = settle(&transaction, job)?;
+    let claimed = claim(&transaction, job)?;
+    transaction.commit().map_err(write_error)?;
+    Ok((changed, claimed))
+}
+
+fn settle(
+    transaction: &rusqlite::Transaction<'_>,
+    job: &SettleAndClaim,
+) -> Result<Vec<(String, Settled)>, AuditError> {
+    let mut changed = Vec::with_capacity(job.delivered.len() + job.failed.len());
+    let mut patients = std::collections::BTreeSet::new();
+    if !job.delivered.is_empty() {
+        let mut statement = transaction
+            .prepare_cached(&settle_delivered_sql(job.delivered.len()))
+            .map_err(write_error)?;
+        let values: Vec<&dyn ToSql> = job
+            .delivered
+            .iter()
+            .flat_map(|(event_id, at)| [event_id as &dyn ToSql, at as &dyn ToSql])
+            .collect();
+        bind_numbered(&mut statement, &values)?;
+        let mut rows = statement.raw_query();
+        while let Some(row) = rows.next().map_err(write_error)? {
+            let event_id: String = row.get(0).map_err(write_error)?;
+            patients.insert(row.get::<_, String>(1).map_err(write_error)?);
+            changed.push((event_id, Settled::Delivered));
+        }
+    }
+    if !job.failed.is_empty() {
+        let mut statement = transaction
+            .prepare_cached(&settle_failed_sql(job.failed.len()))
+            .map_err(write_error)?;
+        let attempts_max = i64::from(job.attempts_max);
+        let mut values: Vec<&dyn ToSql> = vec![&attempts_max];
+        for (event_id, at, error, retry_at) in &job.failed {
+            values.extend([
+                event_id as &dyn ToSql,
+                at as &dyn ToSql,
+                error as &dyn ToSql,
+                retry_at as &dyn ToSql,
+            ]);
+        }
+        bind_numbered(&mut statement, &values)?;
+        let mut rows = statement.raw_query();
+        while let Some(row) = rows.next().map_err(write_error)? {
+            let event_id: String = row.get(0).map_err(write_error)?;
+            patients.insert(row.get::<_, String>(1).map_err(write_error)?);
+            let state = FollowupState::parse(&row.get::<_, String>(2).map_err(write_error)?)?;
+            let attempts: i64 = row.get(3).map_err(write_error)?;
+            let attempts = u32::try_from(attempts)
+                .map_err(|_| AuditError::Corrupt(format!("attempts = {attempts}")))?;
+            changed.push((event_id, Settled::Failed(FailedAttempt { state, attempts })));
+        }
+    }
+    let patients: Vec<&str> = patients.iter().map(String::as_str).collect();
+    refresh_heads(transaction, &patients)?;
+    Ok(changed)
+}
+
+fn claim(
+    transaction: &rusqlite::Transaction<'_>,
+    job: &SettleAndClaim,
+) -> Result<Vec<ClaimedFollowup>, AuditError> {
+    let mut heads: Vec<(i64, String)> = Vec::new();
+    {
+        let mut statement = transaction
+            .prepare_cached(&claim_heads_sql(""))
+            .map_err(write_error)?;
+        let limit = i64::from(job.limit);
+        bind_numbered(&mut statement, &[&job.lease_until, &job.now, &limit])?;
+        let mut rows = statement.raw_query();
+        while let Some(row) = rows.next().map_err(write_error)? {
+            heads.push((
+                row.get(0).map_err(write_error)?,
+                row.get(1).map_err(write_error)?,
+            ));
+        }
+    }
+    if heads.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut claimed: Vec<(i64, ClaimedFollowup)> = Vec::with_capacity(heads.len());
+    {
+        let mut statement = transaction
+            .prepare_cached(&claim_followups_sql(heads.len()))
+            .map_err(write_error)?;
+        let mut values: Vec<&dyn ToSql> = vec![&job.lease_until];
+        values.extend(heads.iter().map(|(id, _)| id as &dyn ToSql));
+        bind_numbered(&mut statement, &values)?;
+        let mut rows = statement.raw_query();
+        while let Some(row) = rows.next().map_err(write_error)? {
+            let attempts: i64 = row.get(4).map_err(write_error)?;
+            claimed.push((
+                row.get(0).map_err(write_error)?,
+                ClaimedFollowup {
+                    event_id: row.get(1).map_err(write_error)?,
+                    patient_cpr: row.get(2).map_err(write_error)?,
+                    payload: row.get(3).map_err(write_error)?,
+                    attempts: u32::try_from(attempts)
+                        .map_err(|_| AuditError::Corrupt(format!("attempts = {attempts}")))?,
+                },
+            ));
+        }
+    }
+    // A head that is not pending (the rows were changed by hand): repair it, as on sqlx.
+    let stale: Vec<&str> = heads
+        .iter()
+        .filter(|(id, _)| !claimed.iter().any(|(claimed_id, _)| claimed_id == id))
+        .map(|(id, patient_cpr)| {
+            tracing::warn!(%patient_cpr, followup_id = id, "repairing a stale follow-up head");
+            patient_cpr.as_str()
+        })
+        .collect();
+    refresh_heads(transaction, &stale)?;
+    claimed.sort_by_key(|(id, _)| *id);
+    Ok(claimed.into_iter().map(|(_, followup)| followup).collect())
+}
+
+fn refresh_heads(
+    transaction: &rusqlite::Transaction<'_>,
+    patients: &[&str],
+) -> Result<(), AuditError> {
+    if patients.is_empty() {
+        return Ok(());
+    }
+    let values: Vec<&dyn ToSql> = patients.iter().map(|p| p as &dyn ToSql).collect();
+    for sql in [
+        refresh_heads_delete_sql(patients.len()),
+        refresh_heads_insert_sql(patients.len()),
+    ] {
+        let mut statement = transaction.prepare_cached(&sql).map_err(write_error)?;
+        bind_numbered(&mut statement, &values)?;
+        statement.raw_execute().map_err(write_error)?;
+    }
+    Ok(())
 }
 
 fn record_accesses(
