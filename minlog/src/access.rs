@@ -333,7 +333,6 @@ where
     for<'r> &'r str: ColumnIndex<DB::Row>,
     usize: ColumnIndex<DB::Row>,
 {
-    const RECORD_COLUMNS: usize = 14;
     let mut recorded = Vec::with_capacity(records.len());
     for chunk in records.chunks(INSERT_RECORDS_MAX) {
         let documents = chunk
@@ -341,12 +340,7 @@ where
             .map(|(record, _)| serde_json::to_string(&record.documents))
             .collect::<Result<Vec<String>, _>>()
             .map_err(|e| AuditError::Corrupt(e.to_string()))?;
-        let sql = format!(
-            "INSERT INTO access_record (time, patient_cpr, user_cpr, user_name, user_role, \
-             organisation_sor, organisation_cvr, organisation_name, it_system, on_behalf_of, \
-             action, documents, override_reason, outcome) VALUES {} RETURNING id",
-            values_rows(chunk.len(), RECORD_COLUMNS, 1)
-        );
+        let sql = insert_records_sql(chunk.len());
         let mut query = sqlx::query_scalar::<DB, i64>(&sql);
         for ((record, _), documents) in chunk.iter().zip(&documents) {
             query = query
@@ -390,12 +384,7 @@ where
             .collect();
         let mut followup_ids = std::collections::HashMap::with_capacity(followups.len());
         if !followups.is_empty() {
-            const FOLLOWUP_COLUMNS_BOUND: usize = 7;
-            let sql = format!(
-                "INSERT INTO followup_outbox (event_id, access_record_id, patient_cpr, payload, \
-                 state, attempts, next_attempt_at) VALUES {} RETURNING id, event_id",
-                values_rows(followups.len(), FOLLOWUP_COLUMNS_BOUND, 1)
-            );
+            let sql = insert_followups_sql(followups.len());
             let mut query = sqlx::query(&sql);
             for (index, event_id, payload) in &followups {
                 let record = chunk[*index].0;
@@ -446,6 +435,26 @@ where
         recorded.extend(chunk_recorded);
     }
     Ok(recorded)
+}
+
+/// Inserts `rows` access records, 14 values each (the columns in this order); returns `id`.
+pub(crate) fn insert_records_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO access_record (time, patient_cpr, user_cpr, user_name, user_role, \
+         organisation_sor, organisation_cvr, organisation_name, it_system, on_behalf_of, \
+         action, documents, override_reason, outcome) VALUES {} RETURNING id",
+        values_rows(rows, 14, 1)
+    )
+}
+
+/// Inserts `rows` follow-ups, 7 values each (the columns in this order); returns `id,
+/// event_id`.
+pub(crate) fn insert_followups_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO followup_outbox (event_id, access_record_id, patient_cpr, payload, \
+         state, attempts, next_attempt_at) VALUES {} RETURNING id, event_id",
+        values_rows(rows, 7, 1)
+    )
 }
 
 /// The JSON a follow-up delivers (INTERFACE.md, "Treatment-relation follow-up").

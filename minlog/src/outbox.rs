@@ -207,8 +207,41 @@ where
     i64: for<'r> Decode<'r, DB> + Type<DB>,
     for<'r> &'r str: ColumnIndex<DB::Row>,
 {
-    let attempts: i64 = row.try_get("attempts")?;
+    attempts_count(row.try_get("attempts")?)
+}
+
+/// A stored `attempts` value as a count.
+pub(crate) fn attempts_count(attempts: i64) -> Result<u32, AuditError> {
     u32::try_from(attempts).map_err(|_| AuditError::Corrupt(format!("attempts = {attempts}")))
+}
+
+/// The claimed heads (`(followup_id, patient_cpr)`) whose follow-up was not pending, so the
+/// claim leased none (the rows were changed by hand): their patients, whose heads the
+/// claim repairs; the patient's real head is claimed by the next pass.
+pub(crate) fn stale_heads<'a>(
+    heads: &'a [(i64, String)],
+    claimed: &[(i64, ClaimedFollowup)],
+) -> Vec<&'a str> {
+    heads
+        .iter()
+        .filter(|(id, _)| !claimed.iter().any(|(claimed_id, _)| claimed_id == id))
+        .map(|(id, patient_cpr)| {
+            tracing::warn!(%patient_cpr, followup_id = id, "repairing a stale follow-up head");
+            patient_cpr.as_str()
+        })
+        .collect()
+}
+
+/// Inserts `rows` heads (`(patient_cpr, followup_id, next_attempt_at)` each), keeping any
+/// existing one: a head is its patient's oldest pending follow-up, and an existing one is
+/// older. On PostgreSQL the no-op update still locks the existing head row.
+pub(crate) fn enqueue_heads_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO followup_head (patient_cpr, followup_id, next_attempt_at) VALUES {} \
+         ON CONFLICT (patient_cpr) DO UPDATE SET followup_id = followup_head.followup_id \
+         WHERE false",
+        values_rows(rows, 3, 1)
+    )
 }
 
 /// `text` cut to at most [`LAST_ERROR_CHARS_MAX`] characters (on a character boundary).
@@ -246,12 +279,7 @@ where
     if heads.is_empty() {
         return Ok(());
     }
-    let sql = format!(
-        "INSERT INTO followup_head (patient_cpr, followup_id, next_attempt_at) VALUES {} \
-         ON CONFLICT (patient_cpr) DO UPDATE SET followup_id = followup_head.followup_id \
-         WHERE false",
-        values_rows(heads.len(), 3, 1)
-    );
+    let sql = enqueue_heads_sql(heads.len());
     let mut query = sqlx::query(&sql);
     for (patient_cpr, followup_id, next_attempt_at) in heads {
         query = query
@@ -752,17 +780,7 @@ where
                 },
             ));
         }
-        // A head that is not pending (the rows were changed by hand): repair it; the
-        // patient's real head is claimed by the next pass.
-        let stale: Vec<&str> = heads
-            .iter()
-            .filter(|(id, _)| !claimed.iter().any(|(claimed_id, _)| claimed_id == id))
-            .map(|(id, patient_cpr)| {
-                tracing::warn!(%patient_cpr, followup_id = id, "repairing a stale follow-up head");
-                patient_cpr.as_str()
-            })
-            .collect();
-        refresh_heads::<DB>(&mut *tx, &stale).await?;
+        refresh_heads::<DB>(&mut *tx, &stale_heads(&heads, &claimed)).await?;
         // RETURNING gives no order; oldest first reads best in logs and tests.
         claimed.sort_by_key(|(id, _)| *id);
         Ok(claimed.into_iter().map(|(_, followup)| followup).collect())

@@ -26,11 +26,13 @@ use rusqlite::{Connection, OpenFlags, Statement, TransactionBehavior, params};
 use tokio::sync::oneshot;
 
 use crate::AuditError;
-use crate::access::{AccessRecord, RecordedAccess, followup_payload};
+use crate::access::{
+    AccessRecord, RecordedAccess, followup_payload, insert_followups_sql, insert_records_sql,
+};
 use crate::outbox::{
-    ClaimedFollowup, FailedAttempt, FollowupState, Settled, claim_followups_sql, claim_heads_sql,
-    refresh_heads_delete_sql, refresh_heads_insert_sql, settle_delivered_sql, settle_failed_sql,
-    values_rows,
+    ClaimedFollowup, FailedAttempt, FollowupState, Settled, attempts_count, claim_followups_sql,
+    claim_heads_sql, enqueue_heads_sql, refresh_heads_delete_sql, refresh_heads_insert_sql,
+    settle_delivered_sql, settle_failed_sql, stale_heads,
 };
 
 /// How long a write waits for SQLite's lock held by another process (a backup, an operator's
@@ -211,9 +213,7 @@ fn settle(
             let event_id: String = row.get(0).map_err(write_error)?;
             patients.insert(row.get::<_, String>(1).map_err(write_error)?);
             let state = FollowupState::parse(&row.get::<_, String>(2).map_err(write_error)?)?;
-            let attempts: i64 = row.get(3).map_err(write_error)?;
-            let attempts = u32::try_from(attempts)
-                .map_err(|_| AuditError::Corrupt(format!("attempts = {attempts}")))?;
+            let attempts = attempts_count(row.get(3).map_err(write_error)?)?;
             changed.push((event_id, Settled::Failed(FailedAttempt { state, attempts })));
         }
     }
@@ -254,29 +254,18 @@ fn claim(
         bind_numbered(&mut statement, &values)?;
         let mut rows = statement.raw_query();
         while let Some(row) = rows.next().map_err(write_error)? {
-            let attempts: i64 = row.get(4).map_err(write_error)?;
             claimed.push((
                 row.get(0).map_err(write_error)?,
                 ClaimedFollowup {
                     event_id: row.get(1).map_err(write_error)?,
                     patient_cpr: row.get(2).map_err(write_error)?,
                     payload: row.get(3).map_err(write_error)?,
-                    attempts: u32::try_from(attempts)
-                        .map_err(|_| AuditError::Corrupt(format!("attempts = {attempts}")))?,
+                    attempts: attempts_count(row.get(4).map_err(write_error)?)?,
                 },
             ));
         }
     }
-    // A head that is not pending (the rows were changed by hand): repair it, as on sqlx.
-    let stale: Vec<&str> = heads
-        .iter()
-        .filter(|(id, _)| !claimed.iter().any(|(claimed_id, _)| claimed_id == id))
-        .map(|(id, patient_cpr)| {
-            tracing::warn!(%patient_cpr, followup_id = id, "repairing a stale follow-up head");
-            patient_cpr.as_str()
-        })
-        .collect();
-    refresh_heads(transaction, &stale)?;
+    refresh_heads(transaction, &stale_heads(&heads, &claimed))?;
     claimed.sort_by_key(|(id, _)| *id);
     Ok(claimed.into_iter().map(|(_, followup)| followup).collect())
 }
@@ -304,75 +293,67 @@ fn record_accesses(
     connection: &mut Connection,
     records: &[(AccessRecord, bool)],
 ) -> Result<Vec<RecordedAccess>, AuditError> {
-    let write = |e: rusqlite::Error| AuditError::Write(e.to_string());
     let transaction = connection
         .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(write)?;
+        .map_err(write_error)?;
     let mut recorded = Vec::with_capacity(records.len());
     {
+        // One row each: on this thread a statement costs no hand-off, so the multi-row
+        // statements sqlx needs would only add binding work. Their `$n` run in order, so the
+        // values bind by position.
         let mut insert_record = transaction
-            .prepare_cached(&format!(
-                "INSERT INTO access_record (time, patient_cpr, user_cpr, user_name, user_role, \
-                 organisation_sor, organisation_cvr, organisation_name, it_system, on_behalf_of, \
-                 action, documents, override_reason, outcome) VALUES {}",
-                values_rows(1, 14, 1)
-            ))
-            .map_err(write)?;
+            .prepare_cached(&insert_records_sql(1))
+            .map_err(write_error)?;
         let mut insert_followup = transaction
-            .prepare_cached(&format!(
-                "INSERT INTO followup_outbox (event_id, access_record_id, patient_cpr, payload, \
-                 state, attempts, next_attempt_at) VALUES {}",
-                values_rows(1, 7, 1)
-            ))
-            .map_err(write)?;
-        // A patient's head is its oldest pending follow-up: an existing one stays.
+            .prepare_cached(&insert_followups_sql(1))
+            .map_err(write_error)?;
         let mut enqueue_head = transaction
-            .prepare_cached(&format!(
-                "INSERT INTO followup_head (patient_cpr, followup_id, next_attempt_at) VALUES {} \
-                 ON CONFLICT (patient_cpr) DO NOTHING",
-                values_rows(1, 3, 1)
-            ))
-            .map_err(write)?;
+            .prepare_cached(&enqueue_heads_sql(1))
+            .map_err(write_error)?;
         for (record, order_followup) in records {
             let documents = serde_json::to_string(&record.documents)
                 .map_err(|e| AuditError::Corrupt(e.to_string()))?;
-            insert_record
-                .execute(params![
-                    record.time,
-                    record.patient_cpr,
-                    record.user_cpr,
-                    record.user_name,
-                    record.user_role,
-                    record.organisation_sor,
-                    record.organisation_cvr,
-                    record.organisation_name,
-                    record.it_system,
-                    record.on_behalf_of,
-                    record.action.as_str(),
-                    documents,
-                    record.override_reason,
-                    record.outcome.as_str(),
-                ])
-                .map_err(write)?;
-            let record_id = transaction.last_insert_rowid();
+            let record_id: i64 = insert_record
+                .query_row(
+                    params![
+                        record.time,
+                        record.patient_cpr,
+                        record.user_cpr,
+                        record.user_name,
+                        record.user_role,
+                        record.organisation_sor,
+                        record.organisation_cvr,
+                        record.organisation_name,
+                        record.it_system,
+                        record.on_behalf_of,
+                        record.action.as_str(),
+                        documents,
+                        record.override_reason,
+                        record.outcome.as_str(),
+                    ],
+                    |row| row.get(0),
+                )
+                .map_err(write_error)?;
             let followup_event_id = if *order_followup {
                 let event_id = uuid::Uuid::now_v7().to_string();
                 let payload = followup_payload(record, &event_id);
-                insert_followup
-                    .execute(params![
-                        event_id,
-                        record_id,
-                        record.patient_cpr,
-                        payload,
-                        "pending",
-                        0i64,
-                        record.time,
-                    ])
-                    .map_err(write)?;
-                let followup_id = transaction.last_insert_rowid();
+                let followup_id: i64 = insert_followup
+                    .query_row(
+                        params![
+                            event_id,
+                            record_id,
+                            record.patient_cpr,
+                            payload,
+                            "pending",
+                            0i64,
+                            record.time,
+                        ],
+                        |row| row.get(0),
+                    )
+                    .map_err(write_error)?;
                 enqueue_head
                     .execute(params![record.patient_cpr, followup_id, record.time])
-                    .map_err(write)?;
+                    .map_err(write_error)?;
                 Some(event_id)
             } else {
                 None
